@@ -1,0 +1,201 @@
+// Work-item operations shared by every edge (HTTP now, MCP later): submit, read, list, cancel, events.
+import { releaseIdempotencyKey, reserveIdempotencyKey } from '../store/idempotency.js';
+import {
+  appendEvents,
+  cancelOpenSteps,
+  findSteps,
+  findWorkItem,
+  insertSubmission,
+  listEvents,
+  listWorkItems,
+  updateWorkItemState,
+} from '../store/work-items.js';
+import { FlowmeshError } from '../work/errors.js';
+import type { LoggedEvent, NewEvent } from '../work/events.js';
+import { canonicalJson, sha256Hex } from '../work/hash.js';
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../work/ids.js';
+import { type Principal, seesAllItems } from '../work/principal.js';
+import { type WorkItemRecord, workItemView } from '../work/records.js';
+import { assertItemTransition } from '../work/state-machine.js';
+import { newSubmission } from '../work/submission.js';
+import type { SubmitWorkItem, WorkItem, WorkItemState } from '../work/work-item.js';
+import type { Core } from './core.js';
+
+/** A crashed request's idempotency reservation is taken over after this long. */
+const STALE_RESERVATION_MS = 60_000;
+
+export type SubmitOutcome =
+  | { kind: 'created'; item: WorkItem }
+  | { kind: 'replayed'; status: number; body: unknown };
+
+export interface SubmitOptions {
+  idempotencyKey?: string | undefined;
+  /** The caller's W3C traceparent: the item's trace continues it. */
+  traceparent?: string | undefined;
+}
+
+export async function submitWorkItem(
+  core: Core,
+  principal: Principal,
+  input: SubmitWorkItem,
+  options: SubmitOptions = {},
+): Promise<SubmitOutcome> {
+  const capability = input.capability;
+  if (!capability) {
+    throw new FlowmeshError(
+      'invalid',
+      'capability is required: name the capability that should do this work',
+      {
+        errors: [{ path: 'capability', message: 'required until a value stream is defined for this kind' }],
+      },
+    );
+  }
+  if (!core.network.capabilities.some((c) => c.id === capability)) {
+    throw new FlowmeshError('invalid', `unknown capability ${capability}; GET /v1/capabilities lists them`, {
+      errors: [{ path: 'capability', message: `unknown capability ${capability}` }],
+    });
+  }
+
+  const key = options.idempotencyKey;
+  const now = core.clock.now();
+  if (key !== undefined) {
+    const requestHash = await sha256Hex(canonicalJson(input));
+    const reservation = await reserveIdempotencyKey(core.store, {
+      scope: principal.id,
+      key,
+      requestHash,
+      now,
+      ttlMs: core.idempotencyTtlMs,
+      staleAfterMs: STALE_RESERVATION_MS,
+    });
+    if (reservation.outcome !== 'reserved') {
+      if (reservation.requestHash !== requestHash) {
+        throw new FlowmeshError(
+          'idempotency_mismatch',
+          `Idempotency-Key ${key} was already used with a different request body; use a new key for a new request`,
+        );
+      }
+      if (reservation.outcome === 'in_flight') {
+        throw new FlowmeshError(
+          'idempotency_in_flight',
+          `a request with Idempotency-Key ${key} is still being processed; retry after it finishes`,
+        );
+      }
+      return { kind: 'replayed', status: reservation.status, body: reservation.body };
+    }
+  }
+
+  const parent = parseTraceparent(options.traceparent);
+  const traceparent = formatTraceparent({
+    traceId: parent?.traceId ?? newTraceId(),
+    spanId: newSpanId(),
+    sampled: parent?.sampled ?? true,
+  });
+  const submission = newSubmission(input, { now, createdBy: principal.id, capability, traceparent });
+  const view = workItemView(submission.item, submission.steps);
+  try {
+    await insertSubmission(core.store, {
+      ...submission,
+      idempotency: key === undefined ? undefined : { scope: principal.id, key, status: 201, body: view },
+    });
+  } catch (error) {
+    if (key !== undefined) await releaseIdempotencyKey(core.store.db, principal.id, key).catch(() => {});
+    throw error;
+  }
+  return { kind: 'created', item: view };
+}
+
+function canSee(principal: Principal, item: WorkItemRecord): boolean {
+  return seesAllItems(principal) || item.createdBy === principal.id;
+}
+
+function notFound(id: string): FlowmeshError {
+  return new FlowmeshError('not_found', `work item ${id} does not exist (or is not visible to this key)`);
+}
+
+export async function getWorkItem(core: Core, principal: Principal, id: string): Promise<WorkItem> {
+  const item = await findWorkItem(core.store.db, id);
+  if (!item || !canSee(principal, item)) throw notFound(id);
+  return workItemView(item, await findSteps(core.store.db, [id]));
+}
+
+export interface ListQuery {
+  state?: WorkItemState | undefined;
+  kind?: string | undefined;
+  limit: number;
+  /** The last id of the previous page. */
+  after?: string | undefined;
+}
+
+export async function listWorkItemsFor(
+  core: Core,
+  principal: Principal,
+  query: ListQuery,
+): Promise<{ items: WorkItem[]; nextCursor: string | null }> {
+  const rows = await listWorkItems(core.store.db, {
+    state: query.state,
+    kind: query.kind,
+    createdBy: seesAllItems(principal) ? undefined : principal.id,
+    beforeId: query.after,
+    limit: query.limit,
+  });
+  const page = rows.slice(0, query.limit);
+  const steps = await findSteps(
+    core.store.db,
+    page.map((r) => r.id),
+  );
+  const byItem = new Map<string, typeof steps>();
+  for (const s of steps) byItem.set(s.workItemId, [...(byItem.get(s.workItemId) ?? []), s]);
+  return {
+    items: page.map((r) => workItemView(r, byItem.get(r.id) ?? [])),
+    nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+export async function cancelWorkItem(
+  core: Core,
+  principal: Principal,
+  id: string,
+  reason: string | undefined,
+): Promise<WorkItem> {
+  await core.store.transaction(async (tx) => {
+    const item = await findWorkItem(tx, id, { forUpdate: true });
+    if (!item || !canSee(principal, item)) throw notFound(id);
+    if (item.state !== 'open') {
+      throw new FlowmeshError('conflict', `work item ${id} is ${item.state} and cannot be cancelled`, {
+        details: { state: item.state },
+      });
+    }
+    assertItemTransition(item.state, 'cancelled', id);
+    const now = core.clock.now();
+    const cancelled = await cancelOpenSteps(tx, id, now);
+    await updateWorkItemState(tx, id, 'cancelled', now);
+    const events: NewEvent[] = cancelled.map((s) => ({
+      workItemId: id,
+      stepId: s.id,
+      type: 'step.cancelled',
+      data: { capability: s.capability, nodeId: s.nodeId, reason: reason ?? null },
+      at: now,
+    }));
+    events.push({
+      workItemId: id,
+      stepId: null,
+      type: 'work_item.cancelled',
+      data: { by: principal.id, reason: reason ?? null },
+      at: now,
+    });
+    await appendEvents(tx, events);
+  });
+  return getWorkItem(core, principal, id);
+}
+
+export async function listWorkItemEvents(
+  core: Core,
+  principal: Principal,
+  id: string,
+  query: { afterId?: number | undefined; limit: number },
+): Promise<LoggedEvent[]> {
+  const item = await findWorkItem(core.store.db, id);
+  if (!item || !canSee(principal, item)) throw notFound(id);
+  return listEvents(core.store.db, id, query);
+}

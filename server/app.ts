@@ -1,0 +1,91 @@
+// The hono app: middleware, routes, OpenAPI document, and the single error handler.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { Core } from '../capabilities/core.js';
+import { FlowmeshError, isFlowmeshError } from '../work/errors.js';
+import { type Authenticator, authMiddleware } from './auth.js';
+import type { AppEnv } from './context.js';
+import { type DocsAssets, registerDocs } from './docs.js';
+import { limitBody, requestId, requireJsonBody } from './middleware.js';
+import { problemResponse } from './problem.js';
+import { registerApiKeyRoutes } from './routes/api-keys.js';
+import { registerSystemRoutes } from './routes/system.js';
+import { registerWorkItemRoutes } from './routes/work-items.js';
+import { validationError } from './validation.js';
+
+export interface AppOptions {
+  core: Core;
+  auth: Authenticator;
+  bodyLimit: number;
+  docsAssets?: DocsAssets | undefined;
+  version?: string;
+}
+
+export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const { core, auth } = options;
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+
+  app.use('*', requestId());
+  app.use('*', limitBody(options.bodyLimit));
+  app.use('*', requireJsonBody());
+  app.use('/v1/*', authMiddleware(auth));
+
+  registerSystemRoutes(app, core);
+  registerWorkItemRoutes(app, core);
+  registerApiKeyRoutes(app, core, auth);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer fm_…`',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'flowmesh',
+      version: options.version ?? '0.1.0',
+      description: 'Routes work through a capability network of human teams, automations and AI agents.',
+    },
+    security: [{ apiKey: [] }],
+  });
+  registerDocs(app, options.docsAssets);
+
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new FlowmeshError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+    ),
+  );
+  app.onError((error, c) => {
+    if (isFlowmeshError(error)) {
+      if (error.code === 'internal')
+        core.logger.error('internal error', { error: String(error.cause ?? error) });
+      return problemResponse(c, error);
+    }
+    if (error instanceof HTTPException) {
+      // hono raises these for malformed JSON bodies and similar request-level faults.
+      const status = error.status;
+      const code =
+        status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+      const detail = /json/i.test(error.message)
+        ? `request body is not valid JSON: ${error.message}`
+        : error.message;
+      return problemResponse(c, new FlowmeshError(code, detail));
+    }
+    core.logger.error('unhandled error', {
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      path: new URL(c.req.url).pathname,
+    });
+    return problemResponse(
+      c,
+      new FlowmeshError('internal', 'an unexpected error occurred; it has been logged with this request id', {
+        cause: error,
+      }),
+    );
+  });
+  return app;
+}

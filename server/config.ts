@@ -1,0 +1,78 @@
+// Configuration from the environment, validated once at start; nothing else reads process.env.
+import { z } from 'zod';
+import { FlowmeshError, formatPath } from '../work/errors.js';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  FLOWMESH_DATA_DIR: z.string().default('./.flowmesh'),
+  FLOWMESH_NETWORK: z.string().default('examples/network.yaml'),
+  FLOWMESH_ADMIN_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  FLOWMESH_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  FLOWMESH_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  FLOWMESH_PUBLIC_URL: optionalString.pipe(z.url().optional()),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  dataDir: string;
+  networkFile: string;
+  adminKey: string | undefined;
+  logLevel: LogLevel;
+  bodyLimit: number;
+  publicUrl: string | undefined;
+  /** Keep idempotency keys this long (at least 24 h). */
+  idempotencyTtlMs: number;
+  /** Whether start-up may create and print a development admin key. */
+  devCredentials: boolean;
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+    throw new FlowmeshError(
+      'invalid',
+      `invalid configuration:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+      { errors },
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: e.FLOWMESH_DATA_DIR,
+    networkFile: e.FLOWMESH_NETWORK,
+    adminKey: e.FLOWMESH_ADMIN_KEY,
+    logLevel: e.FLOWMESH_LOG_LEVEL,
+    bodyLimit: e.FLOWMESH_BODY_LIMIT,
+    publicUrl: e.FLOWMESH_PUBLIC_URL,
+    idempotencyTtlMs: 24 * 3600 * 1000,
+    devCredentials: true,
+  };
+}

@@ -1,0 +1,75 @@
+// The Runtime: everything a flowmesh process needs, built once from a Config and handed to the edges.
+// No module-level singletons, so tests build as many runtimes as they like.
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Core } from '../capabilities/core.js';
+import { loadNetworkFile } from '../capabilities/network-file.js';
+import type { Network } from '../capabilities/network-schema.js';
+import { openStore, type Store } from '../store/database.js';
+import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
+import { type Clock, systemClock } from '../work/clock.js';
+import { type Logger, silentLogger } from '../work/logger.js';
+import { createApp } from './app.js';
+import { type Authenticator, createAuthenticator } from './auth.js';
+import type { Config } from './config.js';
+import type { AppEnv } from './context.js';
+import type { DocsAssets } from './docs.js';
+
+export interface Runtime extends Core {
+  config: Config;
+  auth: Authenticator;
+  app: OpenAPIHono<AppEnv>;
+  /** Starts periodic maintenance (expired idempotency keys); returns nothing, stopped by close(). */
+  startBackground(): void;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** An already opened store (tests hand in a per-file database). */
+  store?: Store;
+  /** A network instead of reading config.networkFile. */
+  network?: Network;
+  docsAssets?: DocsAssets;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const network = options.network ?? (await loadNetworkFile(config.networkFile));
+  const store =
+    options.store ??
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
+  const core: Core = { store, clock, logger, network, idempotencyTtlMs: config.idempotencyTtlMs };
+  const app = createApp({ core, auth, bodyLimit: config.bodyLimit, docsAssets: options.docsAssets });
+  const timers: ReturnType<typeof setInterval>[] = [];
+
+  return {
+    ...core,
+    config,
+    auth,
+    app,
+    startBackground() {
+      const sweep = async () => {
+        try {
+          const n = await deleteExpiredIdempotencyKeys(store.db, clock.now());
+          if (n > 0) logger.debug('expired idempotency keys deleted', { count: n });
+        } catch (error) {
+          logger.warn('idempotency key sweep failed', { error: String(error) });
+        }
+      };
+      const timer = setInterval(sweep, 10 * 60 * 1000);
+      timer.unref?.();
+      timers.push(timer);
+    },
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// One small interface over the two drivers: PGlite (embedded, the default) and postgres.js (DATABASE_URL).
+// Both give the same drizzle database and the same raw-SQL helpers, so every query runs on both.
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { migrateDatabase } from './migrate.js';
+import * as schema from './schema/index.js';
+
+export type Schema = typeof schema;
+/** The drizzle database, whichever driver is underneath. Transactions have the same type. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export type DriverKind = 'pglite' | 'postgres';
+
+export interface Store {
+  readonly kind: DriverKind;
+  readonly db: Database;
+  /** Runs raw SQL and returns its rows, normalized across drivers. */
+  rows<T>(query: SQL, on?: Database): Promise<T[]>;
+  /** Runs `fn` in a transaction; it commits when `fn` resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to a NOTIFY channel (postgres.js only; PGlite is one process, so callers wake locally).
+   * Resolves to an unsubscribe function.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `postgres://…`; when absent, PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data folder; `memory://` (or undefined) keeps everything in memory. */
+  dataDir?: string | undefined;
+  /** postgres.js pool size. */
+  poolSize?: number | undefined;
+  /** Run migrations on open (default true). */
+  migrate?: boolean | undefined;
+}
+
+function normalizeRows<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown }).rows;
+  return Array.isArray(rows) ? (rows as T[]) : [];
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    : await openPglite(options.dataDir);
+  if (options.migrate !== false) {
+    try {
+      await migrateDatabase(store, options.databaseUrl);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Store> {
+  const inMemory = !dataDir || dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const client = inMemory ? new PGlite() : new PGlite(dataDir);
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    kind: 'pglite',
+    db,
+    async rows<T>(query: SQL, on: Database = db) {
+      return normalizeRows<T>(await on.execute(query));
+    },
+    transaction: (fn) => db.transaction(fn),
+    async listen() {
+      return async () => {};
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    connection: { application_name: 'flowmesh' },
+  });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  return {
+    kind: 'postgres',
+    db,
+    async rows<T>(query: SQL, on: Database = db) {
+      return normalizeRows<T>(await on.execute(query));
+    },
+    transaction: (fn) => db.transaction(fn),
+    async listen(channel, onNotify) {
+      const sub = await client.listen(channel, onNotify);
+      return () => sub.unlisten();
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,3 @@
+// The whole schema, as drizzle-kit and the drivers see it.
+export * from './access.js';
+export * from './work.js';

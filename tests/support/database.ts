@@ -1,0 +1,60 @@
+// A fresh database for one test file: in-memory PGlite, or a copy of the run's PostgreSQL template.
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { openStore, type Store } from '../../store/database.js';
+import { databaseUrlFor } from './global-setup.js';
+
+export const onPostgres = process.env.FLOWMESH_TEST_DB === 'postgres';
+let counter = 0;
+
+export interface TestDatabase {
+  store: Store;
+  url: string | undefined;
+  /** Opens another store on the same database (a second instance). */
+  openAnother(options?: { poolSize?: number }): Promise<Store>;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (!onPostgres) {
+    const store = await openStore({ dataDir: 'memory://' });
+    return {
+      store,
+      url: undefined,
+      openAnother: () => {
+        throw new Error('PGlite is a single connection: a second instance needs PostgreSQL');
+      },
+      drop: () => store.close(),
+    };
+  }
+  const base = process.env.DATABASE_URL;
+  if (!base) throw new Error('FLOWMESH_TEST_DB=postgres needs DATABASE_URL');
+  const name = `${inject('runPrefix')}_t${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 6)}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}" template "${inject('templateDatabase')}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrlFor(base, name);
+  const others: Store[] = [];
+  const store = await openStore({ databaseUrl: url, poolSize: 10, migrate: false });
+  return {
+    store,
+    url,
+    async openAnother(options = {}) {
+      const s = await openStore({ databaseUrl: url, poolSize: options.poolSize ?? 10, migrate: false });
+      others.push(s);
+      return s;
+    },
+    async drop() {
+      await Promise.all([store, ...others].map((s) => s.close()));
+      const adm = postgres(base, { max: 1, onnotice: () => {} });
+      try {
+        await adm.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await adm.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// With DATABASE_URL set: migrate one template database for this run; each test file copies it
+// (CREATE DATABASE … TEMPLATE) and drops its copy. Everything this run made is dropped at the end.
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { openStore } from '../../store/database.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string;
+    runPrefix: string;
+  }
+}
+
+export function databaseUrlFor(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export default async function setup(project: TestProject) {
+  const base = process.env.DATABASE_URL;
+  const runPrefix = `fm_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  project.provide('runPrefix', runPrefix);
+  if (!base) {
+    project.provide('templateDatabase', '');
+    return;
+  }
+  const template = `${runPrefix}_tmpl`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${template}"`);
+  const store = await openStore({ databaseUrl: databaseUrlFor(base, template), poolSize: 1 });
+  await store.close();
+  project.provide('templateDatabase', template);
+
+  return async () => {
+    const rows = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like ${`${runPrefix}%`}`;
+    for (const { datname } of rows) {
+      await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+    await admin.end();
+  };
+}

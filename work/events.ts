@@ -1,0 +1,33 @@
+// The append-only event log's vocabulary: one row per state change, written in the change's transaction.
+import type { JsonObject } from './json.js';
+
+export const EVENT_TYPES = [
+  'work_item.created',
+  'work_item.done',
+  'work_item.failed',
+  'work_item.cancelled',
+  'step.queued',
+  'step.claimed',
+  'step.heartbeat',
+  'step.completed',
+  'step.failed',
+  'step.requeued',
+  'step.handed_off',
+  'step.cancelled',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event about to be written: the log assigns `id`. */
+export interface NewEvent {
+  workItemId: string;
+  stepId: string | null;
+  type: EventType | (string & {});
+  data: JsonObject;
+  at: Date;
+}
+
+/** An event as read back from the log; `id` orders the log and resumes streams. */
+export interface LoggedEvent extends NewEvent {
+  id: string;
+}

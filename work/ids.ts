@@ -1,0 +1,85 @@
+// Identifiers: UUIDv7 (time-ordered, so keyset pagination and index inserts stay cheap) and W3C trace ids.
+// Uses the Web Crypto API that Node.js and Workers both provide.
+
+const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += hex[b];
+  return out;
+}
+
+let lastMs = 0;
+let seq = 0;
+
+/** A UUIDv7 (RFC 9562) whose first 48 bits are the millisecond time; monotonic within a process. */
+export function uuidv7(nowMs: number = Date.now()): string {
+  const bytes = randomBytes(16);
+  if (nowMs <= lastMs) {
+    // Same or earlier millisecond: keep ordering by counting in the 12-bit rand_a field.
+    seq = (seq + 1) & 0xfff;
+    if (seq === 0) lastMs += 1;
+    nowMs = lastMs;
+  } else {
+    lastMs = nowMs;
+    seq = ((bytes[6] ?? 0) & 0x0f) << 8;
+  }
+  const ms = BigInt(nowMs);
+  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  bytes[6] = 0x70 | ((seq >> 8) & 0x0f);
+  bytes[7] = seq & 0xff;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const h = toHex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+/** 16 random bytes as 32 lower-case hex digits, never all zero. */
+export function newTraceId(): string {
+  const id = toHex(randomBytes(16));
+  return /^0+$/.test(id) ? newTraceId() : id;
+}
+
+/** 8 random bytes as 16 lower-case hex digits, never all zero. */
+export function newSpanId(): string {
+  const id = toHex(randomBytes(8));
+  return /^0+$/.test(id) ? newSpanId() : id;
+}
+
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+}
+
+const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Parses a W3C `traceparent` header (version 00); returns undefined when it is malformed or all-zero. */
+export function parseTraceparent(value: string | undefined | null): TraceContext | undefined {
+  if (!value) return undefined;
+  const m = TRACEPARENT_RE.exec(value.trim().toLowerCase());
+  if (!m) return undefined;
+  const [, traceId, spanId, flags] = m as unknown as [string, string, string, string];
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
+}
+
+export function formatTraceparent(ctx: TraceContext): string {
+  return `00-${ctx.traceId}-${ctx.spanId}-${ctx.sampled ? '01' : '00'}`;
+}
+
+/** A random URL-safe secret of `bytes` bytes (base64url, no padding). */
+export function randomToken(bytes = 24): string {
+  let s = '';
+  for (const b of randomBytes(bytes)) s += String.fromCharCode(b);
+  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}

@@ -1,0 +1,75 @@
+// Records: work items and steps as the core holds them (Dates, not strings), and their API views.
+import type { JsonObject, JsonValue } from './json.js';
+import type { Step, StepState, WorkItem, WorkItemState } from './work-item.js';
+
+export interface WorkItemRecord {
+  id: string;
+  kind: string;
+  title: string | null;
+  state: WorkItemState;
+  priority: number;
+  attributes: JsonObject;
+  payload: JsonValue | null;
+  result: JsonValue | null;
+  dueAt: Date | null;
+  traceparent: string;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface StepRecord {
+  id: string;
+  workItemId: string;
+  seq: number;
+  capability: string;
+  state: StepState;
+  nodeId: string | null;
+  attempt: number;
+  priority: number;
+  leaseToken: string | null;
+  leaseExpiresAt: Date | null;
+  queuedAt: Date;
+  claimedAt: Date | null;
+  finishedAt: Date | null;
+  result: JsonValue | null;
+  error: JsonValue | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function traceIdOf(traceparent: string): string {
+  return traceparent.split('-')[1] ?? '';
+}
+
+export function stepView(step: StepRecord): Step {
+  return {
+    id: step.id,
+    capability: step.capability,
+    state: step.state,
+    nodeId: step.nodeId,
+    attempt: step.attempt,
+    queuedAt: step.queuedAt.toISOString(),
+    claimedAt: iso(step.claimedAt),
+    finishedAt: iso(step.finishedAt),
+    result: step.result,
+  };
+}
+
+export function workItemView(item: WorkItemRecord, steps: readonly StepRecord[]): WorkItem {
+  return {
+    id: item.id,
+    kind: item.kind,
+    title: item.title,
+    state: item.state,
+    priority: item.priority,
+    attributes: item.attributes,
+    payload: item.payload,
+    dueAt: iso(item.dueAt),
+    steps: [...steps].sort((a, b) => a.seq - b.seq).map(stepView),
+    result: item.result,
+    createdAt: item.createdAt.toISOString(),
+    updatedAt: item.updatedAt.toISOString(),
+    traceId: traceIdOf(item.traceparent),
+  };
+}
