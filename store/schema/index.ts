@@ -1,3 +1,4 @@
 // The whole schema, as drizzle-kit and the drivers see it.
 export * from './access.js';
+export * from './checkpoints.js';
 export * from './work.js';

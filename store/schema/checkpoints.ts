@@ -1,0 +1,41 @@
+// Tables of the LangGraph checkpointer: one row per checkpoint of a thread (a value stream's item, or
+// an agent run) and the pending writes of its tasks. Values are the serializer's bytes, kept opaque;
+// metadata is jsonb so `list` can filter on it.
+import { sql } from 'drizzle-orm';
+import { customType, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+export const checkpoints = pgTable(
+  'checkpoints',
+  {
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    checkpointId: text('checkpoint_id').notNull(),
+    parentCheckpointId: text('parent_checkpoint_id'),
+    /** The serializer's type tag (`json`, `bytes`…). */
+    type: text('type').notNull(),
+    checkpoint: bytea('checkpoint').notNull(),
+    metadata: jsonb('metadata').notNull().default(sql`'{}'::jsonb`),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.threadId, t.checkpointNs, t.checkpointId] })],
+);
+
+export const checkpointWrites = pgTable(
+  'checkpoint_writes',
+  {
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    checkpointId: text('checkpoint_id').notNull(),
+    taskId: text('task_id').notNull(),
+    /** Position of the write in its task; special writes (errors, interrupts) use negative indexes. */
+    idx: integer('idx').notNull(),
+    channel: text('channel').notNull(),
+    type: text('type').notNull(),
+    value: bytea('value').notNull(),
+    /** The task's path in the graph, the first part of the order LangGraph replays writes in. */
+    taskPath: text('task_path').notNull().default(''),
+  },
+  (t) => [primaryKey({ columns: [t.threadId, t.checkpointNs, t.checkpointId, t.taskId, t.idx] })],
+);
