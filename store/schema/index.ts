@@ -1,4 +1,5 @@
 // The whole schema, as drizzle-kit and the drivers see it.
 export * from './access.js';
 export * from './checkpoints.js';
+export * from './telemetry.js';
 export * from './work.js';
