@@ -39,3 +39,21 @@ export const checkpointWrites = pgTable(
   },
   (t) => [primaryKey({ columns: [t.threadId, t.checkpointNs, t.checkpointId, t.taskId, t.idx] })],
 );
+
+/**
+ * Channel values, stored once per (channel, version) instead of in every checkpoint: a checkpoint names
+ * the versions it sees, so a long stream does not copy unchanged state at every step.
+ */
+export const checkpointBlobs = pgTable(
+  'checkpoint_blobs',
+  {
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    channel: text('channel').notNull(),
+    version: text('version').notNull(),
+    /** The serializer's type tag, or `empty` for a channel that has no value at this version. */
+    type: text('type').notNull(),
+    blob: bytea('blob'),
+  },
+  (t) => [primaryKey({ columns: [t.threadId, t.checkpointNs, t.channel, t.version] })],
+);
