@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { JsonObjectSchema } from '../work/json.js';
 import { CapabilityIdSchema } from '../work/work-item.js';
+import { conditionEnvironment, ValueStreamSchema, validateValueStream } from './value-stream-schema.js';
 
 export const NODE_KINDS = ['human_team', 'self_service', 'ai_agent'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
@@ -92,6 +93,8 @@ export const NetworkSchema = z
   .strictObject({
     capabilities: z.array(CapabilitySchema).min(1),
     nodes: z.array(NodeSchema).default([]),
+    /** Multi-step kinds; a kind without a stream is a single step, as the item names it. */
+    valueStreams: z.array(ValueStreamSchema).default([]),
   })
   .superRefine((net, ctx) => {
     const caps = new Set<string>();
@@ -131,6 +134,21 @@ export const NetworkSchema = z
           }
         });
       });
+    });
+    const kinds = new Set<string>();
+    const env = conditionEnvironment();
+    net.valueStreams.forEach((v, i) => {
+      if (kinds.has(v.kind)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['valueStreams', i, 'kind'],
+          message: `duplicate stream for ${v.kind}`,
+        });
+      }
+      kinds.add(v.kind);
+      for (const issue of validateValueStream(v, caps, env)) {
+        ctx.addIssue({ code: 'custom', path: ['valueStreams', i, ...issue.path], message: issue.message });
+      }
     });
   });
 export type Network = z.infer<typeof NetworkSchema>;
