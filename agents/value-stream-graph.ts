@@ -1,0 +1,303 @@
+// Compiles a value stream (network file) into a LangGraph graph. One thread per work item (thread id =
+// item id). Each step is two nodes: `route_<step>` hands the step to the router through a port, once per
+// visit, and `wait_<step>` waits with interrupt() until the step's result resumes the thread. Edges are
+// CEL over `result` and `item`, compiled once here; rework edges are counted; parallel branches join.
+import {
+  Annotation,
+  type BaseCheckpointSaver,
+  Command,
+  END,
+  type Interrupt,
+  interrupt,
+  START,
+  StateGraph,
+} from '@langchain/langgraph';
+import type { Environment } from '@marcbachmann/cel-js';
+import {
+  conditionEnvironment,
+  type Edge,
+  edgesOf,
+  type StreamStep,
+  targetsOf,
+  type ValueStream,
+} from '../capabilities/value-stream-schema.js';
+import { FlowmeshError } from '../work/errors.js';
+
+/** One step to route: the router must treat `key` as idempotent (a restart may ask twice). */
+export interface StepRequest {
+  itemId: string;
+  stepId: string;
+  capability: string;
+  /** 1 on the first visit, 2 after the first rework… */
+  visit: number;
+  /** `<step>#<visit>`: unique per item, the handle a completion names. */
+  key: string;
+}
+
+export interface ValueStreamPorts {
+  /** Queues the step at its capability; its completion later calls `completeStep` with the key. */
+  routeStep(request: StepRequest): Promise<void>;
+}
+
+/** What the conditions see as `item`. */
+export interface StreamItem {
+  id: string;
+  kind: string;
+  attributes: Record<string, unknown>;
+  priority?: number | undefined;
+  payload?: unknown;
+}
+
+export interface TrailEntry {
+  stepId: string;
+  capability: string;
+  visit: number;
+  result: unknown;
+}
+
+export type ValueStreamStatus =
+  | { itemId: string; state: 'not_started' }
+  | { itemId: string; state: 'running'; waitingOn: StepRequest[]; trail: TrailEntry[] }
+  | {
+      itemId: string;
+      state: 'ended';
+      outcome: string;
+      trail: TrailEntry[];
+      results: Record<string, unknown>;
+    };
+
+export type CompleteStepResult =
+  | { ok: true; status: ValueStreamStatus }
+  /** The thread is not waiting on this key: already completed, never routed, or the stream ended. */
+  | { ok: false; reason: 'not_waiting'; status: ValueStreamStatus };
+
+const merge = <T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> => ({ ...a, ...b });
+const END_MARK = '__end__';
+
+const StreamState = Annotation.Root({
+  item: Annotation<StreamItem>(),
+  results: Annotation<Record<string, unknown>>({ reducer: merge, default: () => ({}) }),
+  visits: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
+  edgeCounts: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
+  decisions: Annotation<Record<string, string[]>>({ reducer: merge, default: () => ({}) }),
+  trail: Annotation<TrailEntry[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  outcome: Annotation<string | undefined>(),
+});
+type State = typeof StreamState.State;
+
+type Condition = (vars: { result: unknown; item: StreamItem }) => boolean;
+
+function compileCondition(env: Environment, source: string): Condition {
+  const evaluate = env.parse(source);
+  // A condition that cannot be evaluated (a missing field, a type mismatch) is not taken: the stream's
+  // default edge applies. Stream authors make the default the safe way on.
+  return (vars) => {
+    try {
+      return evaluate(vars as unknown as Record<string, unknown>) === true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+interface CompiledEdge {
+  edge: Edge;
+  key: string;
+  when: Condition | undefined;
+}
+
+const routeNode = (id: string) => `route_${id}`;
+const waitNode = (id: string) => `wait_${id}`;
+
+export interface ValueStreamGraphOptions {
+  checkpointer: BaseCheckpointSaver;
+  ports: ValueStreamPorts;
+}
+
+export class ValueStreamGraph {
+  readonly stream: ValueStream;
+  readonly #graph;
+  readonly #checkpointer: BaseCheckpointSaver;
+  /** One resume at a time per thread in this process; parallel branches complete one after another. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(stream: ValueStream, options: ValueStreamGraphOptions) {
+    this.stream = stream;
+    this.#checkpointer = options.checkpointer;
+    this.#graph = buildGraph(stream, options.ports).compile({ checkpointer: options.checkpointer });
+  }
+
+  /** Starts the item's thread; starting an item that already has a thread returns its status. */
+  async start(item: StreamItem): Promise<ValueStreamStatus> {
+    return this.#exclusive(item.id, async () => {
+      const current = await this.#status(item.id);
+      if (current.state !== 'not_started') return current;
+      await this.#graph.invoke({ item }, this.#config(item.id));
+      return this.#status(item.id);
+    });
+  }
+
+  /** Resumes the thread with the result of the step named by `key`. */
+  async completeStep(itemId: string, key: string, result: unknown): Promise<CompleteStepResult> {
+    return this.#exclusive(itemId, async () => {
+      const snapshot = await this.#graph.getState(this.#config(itemId));
+      const pending = openInterrupts(snapshot.tasks);
+      const match = pending.find((i) => (i.value as StepRequest | undefined)?.key === key);
+      if (!match?.id)
+        return { ok: false as const, reason: 'not_waiting' as const, status: await this.#status(itemId) };
+      await this.#graph.invoke(new Command({ resume: { [match.id]: result } }), this.#config(itemId));
+      return { ok: true as const, status: await this.#status(itemId) };
+    });
+  }
+
+  /**
+   * After a restart: a thread that stopped between nodes (a crash after a checkpoint, before the next
+   * interrupt) runs on to its next interrupt. Threads already waiting are left as they are.
+   */
+  async recover(itemId: string): Promise<ValueStreamStatus> {
+    return this.#exclusive(itemId, async () => {
+      const snapshot = await this.#graph.getState(this.#config(itemId));
+      const waiting = openInterrupts(snapshot.tasks).length > 0;
+      if (snapshot.next.length > 0 && !waiting) await this.#graph.invoke(null, this.#config(itemId));
+      return this.#status(itemId);
+    });
+  }
+
+  status(itemId: string): Promise<ValueStreamStatus> {
+    return this.#status(itemId);
+  }
+
+  /** Forgets an item's thread (its checkpoints); for items that are deleted. */
+  async forget(itemId: string): Promise<void> {
+    await this.#checkpointer.deleteThread(itemId);
+  }
+
+  async #status(itemId: string): Promise<ValueStreamStatus> {
+    const snapshot = await this.#graph.getState(this.#config(itemId));
+    const values = snapshot.values as Partial<State>;
+    if (!values.item) return { itemId, state: 'not_started' };
+    const trail = values.trail ?? [];
+    if (snapshot.next.length === 0) {
+      return {
+        itemId,
+        state: 'ended',
+        outcome: values.outcome ?? 'completed',
+        trail,
+        results: values.results ?? {},
+      };
+    }
+    const waitingOn = openInterrupts(snapshot.tasks)
+      .map((i) => i.value as StepRequest)
+      .sort((a, b) => a.key.localeCompare(b.key));
+    return { itemId, state: 'running', waitingOn, trail };
+  }
+
+  #config(itemId: string) {
+    return { configurable: { thread_id: itemId } };
+  }
+
+  async #exclusive<T>(itemId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(itemId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    this.#locks.set(itemId, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(itemId) === settled) this.#locks.delete(itemId);
+    }
+  }
+}
+
+function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
+  const env = conditionEnvironment();
+  const byId = new Map(stream.steps.map((s) => [s.id, s]));
+  const joinOf = new Map<string, string>();
+  for (const s of stream.steps) for (const id of s.join ?? []) joinOf.set(id, s.id);
+  const edges = new Map<string, CompiledEdge[]>(
+    stream.steps.map((s) => [
+      s.id,
+      edgesOf(s).map((edge, i) => ({
+        edge,
+        key: `${s.id}>${i}`,
+        when: edge.when === undefined ? undefined : compileCondition(env, edge.when),
+      })),
+    ]),
+  );
+  const start = stream.start ?? stream.steps[0]?.id;
+  if (!start || !byId.has(start)) {
+    throw new FlowmeshError('invalid', `value stream ${stream.kind} has no start step`);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: node names are computed, so the builder's name type is too
+  const graph = new StateGraph(StreamState) as unknown as StateGraph<any, any, any, string>;
+
+  for (const step of stream.steps) {
+    graph.addNode(routeNode(step.id), async (state: State) => {
+      const visit = (state.visits[step.id] ?? 0) + 1;
+      await ports.routeStep(requestFor(state.item.id, step, visit));
+      return { visits: { [step.id]: visit } };
+    });
+    graph.addNode(waitNode(step.id), (state: State) => {
+      const visit = state.visits[step.id] ?? 1;
+      const result = interrupt<StepRequest, unknown>(requestFor(state.item.id, step, visit));
+      const update: Partial<State> = {
+        results: { [step.id]: result },
+        trail: [{ stepId: step.id, capability: step.capability, visit, result }],
+      };
+      const list = edges.get(step.id) ?? [];
+      if (list.length === 0) {
+        if (!joinOf.has(step.id)) update.outcome = 'completed';
+        return update;
+      }
+      const taken = list.find(
+        (e) =>
+          (e.edge.max === undefined || (state.edgeCounts[e.key] ?? 0) < e.edge.max) &&
+          (e.when === undefined || e.when({ result, item: state.item })),
+      );
+      // Validation makes the last edge unconditional and unbounded, so one is always taken.
+      if (!taken) throw new FlowmeshError('internal', `value stream ${stream.kind}: no edge from ${step.id}`);
+      if (taken.edge.max !== undefined) {
+        update.edgeCounts = { [taken.key]: (state.edgeCounts[taken.key] ?? 0) + 1 };
+      }
+      if (taken.edge.end !== undefined) {
+        update.outcome = taken.edge.end;
+        update.decisions = { [step.id]: [END_MARK] };
+      } else {
+        update.decisions = { [step.id]: targetsOf(taken.edge) };
+      }
+      return update;
+    });
+    graph.addEdge(routeNode(step.id), waitNode(step.id));
+  }
+
+  graph.addEdge(START, routeNode(start));
+  for (const step of stream.steps) {
+    if (step.join) graph.addEdge(step.join.map(waitNode), routeNode(step.id));
+    const list = edges.get(step.id) ?? [];
+    if (list.length === 0) {
+      if (!joinOf.has(step.id)) graph.addEdge(waitNode(step.id), END);
+      continue;
+    }
+    const destinations = [...new Set(list.flatMap((e) => targetsOf(e.edge)))].map(routeNode);
+    graph.addConditionalEdges(
+      waitNode(step.id),
+      (state: State) =>
+        (state.decisions[step.id] ?? [END_MARK]).map((t) => (t === END_MARK ? END : routeNode(t))),
+      [...destinations, END],
+    );
+  }
+  return graph;
+}
+
+/**
+ * Interrupts of tasks that are still waiting. In a superstep with parallel branches, a branch that was
+ * resumed keeps its old interrupt in the snapshot next to its output until the superstep ends.
+ */
+function openInterrupts(tasks: readonly { interrupts: Interrupt[]; result?: unknown }[]): Interrupt[] {
+  return tasks.filter((t) => t.result === undefined).flatMap((t) => t.interrupts);
+}
+
+function requestFor(itemId: string, step: StreamStep, visit: number): StepRequest {
+  return { itemId, stepId: step.id, capability: step.capability, visit, key: `${step.id}#${visit}` };
+}
