@@ -62,7 +62,10 @@ function positionOf(lines: LineCounter, offset: number): { line: number; column:
   return { line: pos.line, column: pos.col };
 }
 
-/** Where offset `at` of a scalar's value is in the file: found by locating the value's line in the source. */
+/**
+ * Where offset `at` of a scalar's value is in the file. YAML may fold lines or strip indentation, so the
+ * expression's words are found one after another in the source, from the scalar's start.
+ */
 function expressionOffset(
   source: string,
   node: YamlNode | undefined,
@@ -71,13 +74,15 @@ function expressionOffset(
 ): number {
   const start = node?.range?.[0] ?? 0;
   const end = node?.range?.[1] ?? source.length;
-  const before = expression.slice(0, at);
-  const lineIndex = before.split('\n').length - 1;
-  const lineText = expression.split('\n')[lineIndex] ?? '';
-  const col = at - (before.lastIndexOf('\n') + 1);
-  const found = lineText.length > 0 ? source.indexOf(lineText, start) : -1;
-  if (found >= 0 && found <= end) return found + col;
-  return start;
+  let cursor = start;
+  for (const word of expression.matchAll(/\S+/g)) {
+    const wordStart = word.index;
+    const found = source.indexOf(word[0], cursor);
+    if (found < 0 || found > end) return start;
+    if (at < wordStart + word[0].length) return found + Math.max(0, at - wordStart);
+    cursor = found + word[0].length;
+  }
+  return cursor;
 }
 
 export async function compilePolicySet(
