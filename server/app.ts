@@ -6,6 +6,7 @@ import { FlowmeshError, isFlowmeshError } from '../work/errors.js';
 import { type Authenticator, authMiddleware } from './auth.js';
 import type { AppEnv } from './context.js';
 import { type DocsAssets, registerDocs } from './docs.js';
+import { registerMcpEndpoint } from './mcp/endpoint.js';
 import { limitBody, requestId, requireJsonBody } from './middleware.js';
 import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
@@ -19,6 +20,8 @@ export interface AppOptions {
   bodyLimit: number;
   docsAssets?: DocsAssets | undefined;
   version?: string;
+  /** Browser origins allowed to call /mcp (DNS-rebinding protection). */
+  allowedOrigins?: readonly string[] | undefined;
 }
 
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -37,6 +40,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerSystemRoutes(app, core);
   registerWorkItemRoutes(app, core);
   registerApiKeyRoutes(app, core, auth);
+  registerMcpEndpoint(app, {
+    core,
+    auth,
+    allowedOrigins: options.allowedOrigins ?? [],
+    bodyLimit: options.bodyLimit,
+    version: options.version,
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

@@ -1,6 +1,7 @@
 // Configuration from the environment, validated once at start; nothing else reads process.env.
 import { z } from 'zod';
 import { FlowmeshError, formatPath } from '../work/errors.js';
+import { DEFAULT_ALLOWED_ORIGINS, parseOriginPattern } from './mcp/origin.js';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,6 +32,17 @@ export const ConfigSchema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   FLOWMESH_PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  /** Browser origins allowed to call /mcp, comma-separated; `http://host:*` allows any port. */
+  FLOWMESH_ALLOWED_ORIGINS: optionalString
+    .transform((v) => (v === undefined ? [...DEFAULT_ALLOWED_ORIGINS] : v.split(',').map((o) => o.trim())))
+    .pipe(
+      z.array(
+        z.string().refine((o) => parseOriginPattern(o) !== undefined, {
+          error: (issue) =>
+            `${String(issue.input)} is not an origin such as https://app.example.com or http://localhost:*`,
+        }),
+      ),
+    ),
 });
 
 export interface Config {
@@ -44,6 +56,8 @@ export interface Config {
   logLevel: LogLevel;
   bodyLimit: number;
   publicUrl: string | undefined;
+  /** Origins allowed to call /mcp from a browser (requests without Origin always pass). */
+  allowedOrigins: string[];
   /** Keep idempotency keys this long (at least 24 h). */
   idempotencyTtlMs: number;
   /** Whether start-up may create and print a development admin key. */
@@ -72,6 +86,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.FLOWMESH_LOG_LEVEL,
     bodyLimit: e.FLOWMESH_BODY_LIMIT,
     publicUrl: e.FLOWMESH_PUBLIC_URL,
+    allowedOrigins: e.FLOWMESH_ALLOWED_ORIGINS,
     idempotencyTtlMs: 24 * 3600 * 1000,
     devCredentials: true,
   };

@@ -46,7 +46,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
   const core: Core = { store, clock, logger, network, idempotencyTtlMs: config.idempotencyTtlMs };
-  const app = createApp({ core, auth, bodyLimit: config.bodyLimit, docsAssets: options.docsAssets });
+  const app = createApp({
+    core,
+    auth,
+    bodyLimit: config.bodyLimit,
+    docsAssets: options.docsAssets,
+    allowedOrigins: config.allowedOrigins,
+  });
   const timers: ReturnType<typeof setInterval>[] = [];
 
   return {

@@ -1,0 +1,9 @@
+// Every tool flowmesh serves over MCP (HTTP and stdio alike), in the order tools/list shows them.
+import type { ToolDefinition } from '../tool.js';
+import { getWorkItemTool, listCapabilitiesTool, submitWorkTool } from './work-items.js';
+
+export const flowmeshTools: readonly ToolDefinition[] = [
+  listCapabilitiesTool,
+  submitWorkTool,
+  getWorkItemTool,
+];
