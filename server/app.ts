@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Core } from '../capabilities/core.js';
+import type { EventFeed } from '../capabilities/event-feed.js';
 import { FlowmeshError, isFlowmeshError } from '../work/errors.js';
 import { type Authenticator, authMiddleware } from './auth.js';
 import type { AppEnv } from './context.js';
@@ -10,6 +11,7 @@ import { registerMcpEndpoint } from './mcp/endpoint.js';
 import { limitBody, requestId, requireJsonBody } from './middleware.js';
 import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkItemRoutes } from './routes/work-items.js';
 import { validationError } from './validation.js';
@@ -22,6 +24,8 @@ export interface AppOptions {
   version?: string;
   /** Browser origins allowed to call /mcp (DNS-rebinding protection). */
   allowedOrigins?: readonly string[] | undefined;
+  /** The live event feed behind GET /v1/events (the runtime owns and closes it). */
+  eventFeed?: EventFeed | undefined;
 }
 
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -40,6 +44,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerSystemRoutes(app, core);
   registerWorkItemRoutes(app, core);
   registerApiKeyRoutes(app, core, auth);
+  if (options.eventFeed) registerEventRoutes(app, options.eventFeed);
   registerMcpEndpoint(app, {
     core,
     auth,

@@ -2,6 +2,7 @@
 // No module-level singletons, so tests build as many runtimes as they like.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Core } from '../capabilities/core.js';
+import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
 import type { Network } from '../capabilities/network-schema.js';
 import { openStore, type Store } from '../store/database.js';
@@ -18,6 +19,8 @@ export interface Runtime extends Core {
   config: Config;
   auth: Authenticator;
   app: OpenAPIHono<AppEnv>;
+  /** Live events for SSE subscribers (polls the event log while someone is subscribed). */
+  eventFeed: EventFeed;
   /** Starts periodic maintenance (expired idempotency keys); returns nothing, stopped by close(). */
   startBackground(): void;
   close(): Promise<void>;
@@ -46,12 +49,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
   const core: Core = { store, clock, logger, network, idempotencyTtlMs: config.idempotencyTtlMs };
+  const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,
     auth,
     bodyLimit: config.bodyLimit,
     docsAssets: options.docsAssets,
     allowedOrigins: config.allowedOrigins,
+    eventFeed,
   });
   const timers: ReturnType<typeof setInterval>[] = [];
 
@@ -60,6 +65,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     config,
     auth,
     app,
+    eventFeed,
     startBackground() {
       const sweep = async () => {
         try {
@@ -75,6 +81,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     },
     async close() {
       for (const t of timers) clearInterval(t);
+      eventFeed.close();
       await store.close();
     },
   };

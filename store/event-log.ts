@@ -1,0 +1,90 @@
+// Reads of the append-only event log for live consumers (SSE streams, webhook fan-out): by id range,
+// joined with the item's kind and submitter so filters run in SQL.
+import { type SQL, sql } from 'drizzle-orm';
+import { type EventFilter, type FeedEvent, splitTypes } from '../work/event-filter.js';
+import type { LogRow } from '../work/event-horizon.js';
+import type { Database } from './database.js';
+
+interface EventRow {
+  id: number | string;
+  work_item_id: string;
+  step_id: string | null;
+  type: string;
+  data: Record<string, unknown> | string;
+  at: Date | string;
+  kind: string | null;
+  created_by: string | null;
+}
+
+async function rows<T>(db: Database, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+function toFeedEvent(r: EventRow): FeedEvent {
+  return {
+    id: Number(r.id),
+    workItemId: r.work_item_id,
+    stepId: r.step_id,
+    type: r.type,
+    data: typeof r.data === 'string' ? (JSON.parse(r.data) as Record<string, unknown>) : r.data,
+    at: r.at instanceof Date ? r.at : new Date(r.at),
+    kind: r.kind ?? '',
+    createdBy: r.created_by ?? '',
+  };
+}
+
+function filterSql(filter: EventFilter | undefined): SQL[] {
+  if (!filter) return [];
+  const where: SQL[] = [];
+  if (filter.createdBy !== undefined) where.push(sql`w.created_by = ${filter.createdBy}`);
+  if (filter.workItemId !== undefined) where.push(sql`e.work_item_id = ${filter.workItemId}::uuid`);
+  if (filter.kinds.length > 0)
+    where.push(
+      sql`w.kind in (${sql.join(
+        filter.kinds.map((k) => sql`${k}`),
+        sql`, `,
+      )})`,
+    );
+  if (filter.types.length > 0) {
+    const { exact, prefixes } = splitTypes(filter.types);
+    const any: SQL[] = [];
+    if (exact.length > 0)
+      any.push(
+        sql`e.type in (${sql.join(
+          exact.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+      );
+    for (const p of prefixes) any.push(sql`starts_with(e.type, ${p})`);
+    where.push(sql`(${sql.join(any, sql` or `)})`);
+  }
+  return where;
+}
+
+/** Events with `after < id <= upTo` (no upper bound when absent) that pass the filter, oldest first. */
+export async function readEventLog(
+  db: Database,
+  q: { after: number; upTo?: number | undefined; limit: number; filter?: EventFilter | undefined },
+): Promise<FeedEvent[]> {
+  const where = [sql`e.id > ${q.after}`, ...filterSql(q.filter)];
+  if (q.upTo !== undefined) where.push(sql`e.id <= ${q.upTo}`);
+  const found = await rows<EventRow>(
+    db,
+    sql`select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by
+      from events e left join work_items w on w.id = e.work_item_id
+      where ${sql.join(where, sql` and `)}
+      order by e.id limit ${q.limit}`,
+  );
+  return found.map(toFeedEvent);
+}
+
+/** The newest `limit` ids of the log with their times, oldest first. */
+export async function newestEventIds(db: Database, limit: number): Promise<LogRow[]> {
+  const found = await rows<{ id: number | string; at: Date | string }>(
+    db,
+    sql`select id, at from (select id, at from events order by id desc limit ${limit}) t order by id`,
+  );
+  return found.map((r) => ({ id: Number(r.id), at: r.at instanceof Date ? r.at : new Date(r.at) }));
+}
