@@ -12,6 +12,7 @@ import { limitBody, requestId, requireJsonBody } from './middleware.js';
 import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerEventRoutes } from './routes/events.js';
+import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkItemRoutes } from './routes/work-items.js';
 import { validationError } from './validation.js';
@@ -26,6 +27,8 @@ export interface AppOptions {
   allowedOrigins?: readonly string[] | undefined;
   /** The live event feed behind GET /v1/events (the runtime owns and closes it). */
   eventFeed?: EventFeed | undefined;
+  /** The running policy set behind /v1/policies. */
+  policies?: PolicyRoutesDeps | undefined;
 }
 
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -45,6 +48,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerWorkItemRoutes(app, core);
   registerApiKeyRoutes(app, core, auth);
   if (options.eventFeed) registerEventRoutes(app, options.eventFeed);
+  if (options.policies) registerPolicyRoutes(app, options.policies);
   registerMcpEndpoint(app, {
     core,
     auth,

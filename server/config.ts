@@ -23,6 +23,10 @@ export const ConfigSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   FLOWMESH_DATA_DIR: z.string().default('./.flowmesh'),
   FLOWMESH_NETWORK: z.string().default('examples/network.yaml'),
+  /** A policy file or a folder of `*.yaml` rule files. */
+  FLOWMESH_POLICIES: z.string().default('examples/policies'),
+  /** Reload the policy set when its files change (development). */
+  FLOWMESH_POLICIES_WATCH: z.stringbool().default(false),
   FLOWMESH_ADMIN_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   FLOWMESH_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   FLOWMESH_BODY_LIMIT: z.coerce
@@ -52,6 +56,8 @@ export interface Config {
   databasePoolSize: number;
   dataDir: string;
   networkFile: string;
+  policiesPath: string;
+  watchPolicies: boolean;
   adminKey: string | undefined;
   logLevel: LogLevel;
   bodyLimit: number;
@@ -82,6 +88,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     dataDir: e.FLOWMESH_DATA_DIR,
     networkFile: e.FLOWMESH_NETWORK,
+    policiesPath: e.FLOWMESH_POLICIES,
+    watchPolicies: e.FLOWMESH_POLICIES_WATCH,
     adminKey: e.FLOWMESH_ADMIN_KEY,
     logLevel: e.FLOWMESH_LOG_LEVEL,
     bodyLimit: e.FLOWMESH_BODY_LIMIT,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { watchPolicies } from '../policies/watch.js';
 import { isFlowmeshError } from '../work/errors.js';
 import { jsonLogger } from '../work/logger.js';
 import { parseConfig } from './config.js';
@@ -23,11 +24,29 @@ async function main(): Promise<void> {
   await ensureDevAdminKey(runtime, (line) => process.stdout.write(`${line}\n`));
   runtime.startBackground();
 
+  // Policies reload on SIGHUP (and on file changes with FLOWMESH_POLICIES_WATCH); a set that does not
+  // load leaves the running one in place and the log says why.
+  process.on('SIGHUP', () => {
+    runtime.policies.reload('signal').then((outcome) => {
+      if (outcome.ok)
+        logger.info('policies reloaded', { version: outcome.version, changed: outcome.changed });
+      else
+        logger.warn('policy reload refused; the running set stays', {
+          version: outcome.runningVersion,
+          problems: outcome.problems.map(
+            (p) => `${p.file}:${p.line}:${p.column} ${p.ruleId ?? ''} ${p.reason}`,
+          ),
+        });
+    });
+  });
+  const policyWatch = config.watchPolicies ? watchPolicies(runtime.policies, logger) : undefined;
+
   const server = serve({ fetch: runtime.app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info('flowmesh listening', {
       url: `http://${info.address === '0.0.0.0' ? 'localhost' : info.address}:${info.port}`,
       database: runtime.store.kind,
       network: config.networkFile,
+      policies: `${config.policiesPath} (${runtime.policies.current().version})`,
       nodes: runtime.network.nodes.length,
       capabilities: runtime.network.capabilities.length,
     });
@@ -38,6 +57,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
+    policyWatch?.close();
     server.close(() => {
       runtime.close().then(
         () => process.exit(0),

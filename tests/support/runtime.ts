@@ -2,6 +2,7 @@
 // that calls the app in-process (app.request, no socket).
 import { loadNetworkFile } from '../../capabilities/network-file.js';
 import type { Network } from '../../capabilities/network-schema.js';
+import type { PolicySource } from '../../policies/compile.js';
 import { parseConfig } from '../../server/config.js';
 import { createRuntime, type Runtime } from '../../server/runtime.js';
 import { type ManualClock, manualClock } from '../../work/clock.js';
@@ -46,7 +47,13 @@ export function loadExampleNetwork(): Promise<Network> {
 }
 
 export async function createTestRuntime(
-  options: { network?: Network; clock?: ManualClock; env?: Record<string, string> } = {},
+  options: {
+    network?: Network;
+    clock?: ManualClock;
+    env?: Record<string, string>;
+    /** Rule files; default none, unless env names FLOWMESH_POLICIES. */
+    policies?: PolicySource[];
+  } = {},
 ): Promise<TestRuntime> {
   const database = await createTestDatabase();
   const clock = options.clock ?? manualClock();
@@ -59,6 +66,7 @@ export async function createTestRuntime(
     store: database.store,
     clock,
     network: options.network ?? (await loadExampleNetwork()),
+    policies: options.policies ?? (options.env?.FLOWMESH_POLICIES ? undefined : []),
   });
 
   async function request<T>(
