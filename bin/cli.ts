@@ -1,6 +1,7 @@
 // The flowmesh command line: `flowmesh <command> [args]`. Each command is one entry of COMMANDS, so
 // adding a command is adding an entry. This is an entry point: it may read process.env.
 import { runPolicyCommand } from '../policies/cli.js';
+import { MCP_STDIO_USAGE, runMcpStdio } from '../server/mcp/stdio.js';
 
 export interface Command {
   summary: string;
@@ -11,6 +12,15 @@ export const COMMANDS: Record<string, Command> = {
   policy: {
     summary: 'policy test [dir] — run the policy test cases (*.test.yaml) beside the rules',
     run: (args, env) => runPolicyCommand(args, env, (line) => process.stdout.write(`${line}\n`)),
+  },
+  mcp: {
+    summary: MCP_STDIO_USAGE,
+    run: (args, env) =>
+      runMcpStdio(args, env, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: (line) => process.stderr.write(`${line}\n`),
+      }),
   },
 };
 

@@ -15,7 +15,7 @@ import type { LoggedEvent, NewEvent } from '../work/events.js';
 import { canonicalJson, sha256Hex } from '../work/hash.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../work/ids.js';
 import { type Principal, seesAllItems } from '../work/principal.js';
-import { type WorkItemRecord, workItemView } from '../work/records.js';
+import { type StepRecord, type WorkItemRecord, workItemView } from '../work/records.js';
 import { assertItemTransition } from '../work/state-machine.js';
 import { newSubmission } from '../work/submission.js';
 import type { SubmitWorkItem, WorkItem, WorkItemState } from '../work/work-item.js';
@@ -105,8 +105,11 @@ export async function submitWorkItem(
   return { kind: 'created', item: view };
 }
 
-function canSee(principal: Principal, item: WorkItemRecord): boolean {
-  return seesAllItems(principal) || item.createdBy === principal.id;
+// Admins and operators see every item; other keys the items they submitted, and agent keys also
+// the items their node holds or held (GET /v1/work-items/{id}, get_work_item and the MCP resource).
+function canSee(principal: Principal, item: WorkItemRecord, steps: readonly StepRecord[] = []): boolean {
+  if (seesAllItems(principal) || item.createdBy === principal.id) return true;
+  return principal.nodeId !== null && steps.some((s) => s.nodeId === principal.nodeId);
 }
 
 function notFound(id: string): FlowmeshError {
@@ -115,8 +118,10 @@ function notFound(id: string): FlowmeshError {
 
 export async function getWorkItem(core: Core, principal: Principal, id: string): Promise<WorkItem> {
   const item = await findWorkItem(core.store.db, id);
-  if (!item || !canSee(principal, item)) throw notFound(id);
-  return workItemView(item, await findSteps(core.store.db, [id]));
+  if (!item) throw notFound(id);
+  const steps = await findSteps(core.store.db, [id]);
+  if (!canSee(principal, item, steps)) throw notFound(id);
+  return workItemView(item, steps);
 }
 
 export interface ListQuery {

@@ -85,7 +85,16 @@ export function createMcpServer(deps: McpServerDeps, principal: Principal): Serv
       const parsed = tool.input.safeParse(args ?? {});
       const outcome = parsed.success
         ? await tool
-            .run({ core, principal, traceparent, signal: extra.signal }, parsed.data)
+            .run(
+              {
+                core,
+                principal,
+                traceparent,
+                signal: extra.signal,
+                annotate: (attributes) => span.setAttributes(attributes),
+              },
+              parsed.data,
+            )
             .then(toolResult, (error: unknown) => {
               const failure = asFlowmeshError(error);
               if (failure.code === 'internal')

@@ -14,6 +14,8 @@ export interface ToolContext {
   traceparent: string | undefined;
   /** Aborted when the client cancels the call or goes away. */
   signal: AbortSignal;
+  /** Adds facts (work item, step, capability) to the tool call's span. */
+  annotate(attributes: Record<string, string | number | boolean>): void;
 }
 
 export interface ToolOutput<T> {
