@@ -2,13 +2,51 @@
 import type { Store } from '../store/database.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
+import type { HopRecorder, RouteGuard } from './hooks.js';
 import type { Network } from './network-schema.js';
+import type { Registry } from './registry.js';
+import type { Wakeups } from './wakeups.js';
+
+export interface RouterSettings {
+  /** Circuit breaker: outcomes are counted in fixed windows of this length. */
+  breakerWindowSeconds: number;
+  /** … and a node is judged only with at least this many outcomes in the window, */
+  breakerMinSamples: number;
+  /** … tripping when failures / outcomes reach this rate, */
+  breakerFailureRate: number;
+  /** … for this long. */
+  breakerCooldownSeconds: number;
+  /** Base URL push nodes call back to (`<publicUrl>/v1/work-items/:id/complete`). */
+  publicUrl: string;
+  /** Longest long-poll a claim may ask for. */
+  maxClaimWaitSeconds: number;
+}
+
+export const DEFAULT_ROUTER_SETTINGS: RouterSettings = {
+  breakerWindowSeconds: 300,
+  breakerMinSamples: 5,
+  breakerFailureRate: 0.5,
+  breakerCooldownSeconds: 120,
+  publicUrl: 'http://localhost:3000',
+  maxClaimWaitSeconds: 60,
+};
+
+/** The router's parts. `guard` and `hops` may be replaced at run time (policy reload, telemetry start). */
+export interface Router {
+  registry: Registry;
+  guard: RouteGuard;
+  hops: HopRecorder;
+  wakeups: Wakeups;
+  settings: RouterSettings;
+}
 
 export interface Core {
   store: Store;
   clock: Clock;
   logger: Logger;
+  /** The network file as loaded at start (capabilities are fixed; live nodes are in router.registry). */
   network: Network;
+  router: Router;
   /** How long idempotency keys are kept. */
   idempotencyTtlMs: number;
 }

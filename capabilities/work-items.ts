@@ -20,6 +20,7 @@ import { assertItemTransition } from '../work/state-machine.js';
 import { newSubmission } from '../work/submission.js';
 import type { SubmitWorkItem, WorkItem, WorkItemState } from '../work/work-item.js';
 import type { Core } from './core.js';
+import { publishRouted, routeStep } from './router.js';
 
 /** A crashed request's idempotency reservation is taken over after this long. */
 const STALE_RESERVATION_MS = 60_000;
@@ -92,16 +93,30 @@ export async function submitWorkItem(
     sampled: parent?.sampled ?? true,
   });
   const submission = newSubmission(input, { now, createdBy: principal.id, capability, traceparent });
-  const view = workItemView(submission.item, submission.steps);
+  const admission = core.router.guard.admit(submission.item);
+  if (!admission.allowed) {
+    if (key !== undefined) await releaseIdempotencyKey(core.store.db, principal.id, key).catch(() => {});
+    throw new FlowmeshError('policy_denied', `the work item is not admitted: ${admission.reason}`, {
+      details: { ruleIds: admission.ruleIds },
+    });
+  }
+  // Eligibility is computed in memory and written with the step: submission stays one statement.
+  const routed = submission.steps.map((s) => routeStep(core, submission.item, s, now));
+  const steps = routed.map((r) => r.step);
+  const view = workItemView(submission.item, steps);
   try {
     await insertSubmission(core.store, {
-      ...submission,
+      item: submission.item,
+      steps,
+      events: [...submission.events, ...routed.flatMap((r) => r.events)],
+      escalations: routed.flatMap((r) => (r.escalation ? [r.escalation] : [])),
       idempotency: key === undefined ? undefined : { scope: principal.id, key, status: 201, body: view },
     });
   } catch (error) {
     if (key !== undefined) await releaseIdempotencyKey(core.store.db, principal.id, key).catch(() => {});
     throw error;
   }
+  publishRouted(core, routed);
   return { kind: 'created', item: view };
 }
 

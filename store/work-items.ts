@@ -1,10 +1,12 @@
 // Queries of the work-item core. The submission is one statement (CTEs), so it costs one round trip
 // and is atomic without an explicit transaction.
 import { and, asc, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import type { EscalationRecord } from '../work/escalation.js';
 import type { LoggedEvent, NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { StepState, WorkItemState } from '../work/work-item.js';
 import type { Database, Store } from './database.js';
+import { pgArray } from './rows.js';
 import { events, steps, workItems } from './schema/index.js';
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -12,7 +14,14 @@ const ts = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 function stepValues(s: StepRecord): SQL {
   return sql`(${s.id}::uuid, ${s.workItemId}::uuid, ${s.seq}::int, ${s.capability}, ${s.state}, ${s.nodeId},
-    ${s.attempt}::int, ${s.priority}::int, ${s.queuedAt.toISOString()}::timestamptz)`;
+    ${s.attempt}::int, ${s.priority}::int, ${s.queuedAt.toISOString()}::timestamptz, ${pgArray(s.eligibleNodes)}::text[],
+    ${JSON.stringify(s.exclusions)}::jsonb, ${s.routing}, ${s.tier}::int, ${s.rankAt.toISOString()}::timestamptz)`;
+}
+
+function escalationValues(e: EscalationRecord): SQL {
+  return sql`(${e.id}::uuid, ${e.kind}, ${e.severity}, ${e.workItemId}::uuid, ${e.stepId}::uuid, ${e.reason},
+    ${e.state}, ${e.owner}, ${JSON.stringify(e.details)}::jsonb, ${e.createdAt.toISOString()}::timestamptz,
+    ${e.updatedAt.toISOString()}::timestamptz)`;
 }
 
 export function eventValues(e: NewEvent): SQL {
@@ -33,6 +42,8 @@ export async function insertSubmission(
     item: WorkItemRecord;
     steps: StepRecord[];
     events: NewEvent[];
+    /** Escalations raised by routing (no capable node), written in the same statement. */
+    escalations?: readonly EscalationRecord[];
     idempotency?: IdempotencyCompletion | undefined;
   },
 ): Promise<void> {
@@ -45,12 +56,20 @@ export async function insertSubmission(
         ${json(item.payload)}::jsonb, ${ts(item.dueAt)}::timestamptz, ${item.traceparent}, ${item.createdBy},
         ${item.createdAt.toISOString()}::timestamptz, ${item.updatedAt.toISOString()}::timestamptz)
     ), s as (
-      insert into steps (id, work_item_id, seq, capability, state, node_id, attempt, priority, queued_at)
+      insert into steps (id, work_item_id, seq, capability, state, node_id, attempt, priority, queued_at,
+        eligible_nodes, exclusions, routing, tier, rank_at)
       values ${sql.join(input.steps.map(stepValues), sql`, `)}
     ), e as (
       insert into events (work_item_id, step_id, type, data, at)
       values ${sql.join(input.events.map(eventValues), sql`, `)}
     )${
+      input.escalations?.length
+        ? sql`, x as (
+      insert into escalations (id, kind, severity, work_item_id, step_id, reason, state, owner, details, created_at, updated_at)
+      values ${sql.join(input.escalations.map(escalationValues), sql`, `)}
+    )`
+        : sql``
+    }${
       idem
         ? sql`, k as (
       update idempotency_keys set state = 'done', response_status = ${idem.status}::int, response_body = ${JSON.stringify(idem.body)}::jsonb

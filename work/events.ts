@@ -14,6 +14,11 @@ export const EVENT_TYPES = [
   'step.requeued',
   'step.handed_off',
   'step.cancelled',
+  'step.widened',
+  'step.rerouted',
+  'step.unroutable',
+  'escalation.opened',
+  'escalation.resolved',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

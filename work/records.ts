@@ -34,6 +34,32 @@ export interface StepRecord {
   finishedAt: Date | null;
   result: JsonValue | null;
   error: JsonValue | null;
+  /** Node ids that may claim the step now (capabilities/router computes it). */
+  eligibleNodes: string[];
+  /** Nodes with the capability that were left out, and why. */
+  exclusions: Exclusion[];
+  routing: StepRouting;
+  /** Fallback tiers opened to this step (0 = first tier only). */
+  tier: number;
+  /** Claim order: queued_at minus the priority's head start (see AGING_SECONDS_PER_PRIORITY). */
+  rankAt: Date;
+}
+
+export type StepRouting = 'routable' | 'unroutable';
+
+/** A node left out of a step's eligible set: `away`, `draining`, `circuit_open`, `fallback_tier`, `policy`… */
+export interface Exclusion {
+  nodeId: string;
+  reason: string;
+  detail?: string;
+  ruleIds?: string[];
+}
+
+/** One priority point is worth this much waiting: a priority-0 step waiting 100 minutes ranks with a fresh priority-100 one. */
+export const AGING_SECONDS_PER_PRIORITY = 60;
+
+export function rankAt(queuedAt: Date, priority: number): Date {
+  return new Date(queuedAt.getTime() - priority * AGING_SECONDS_PER_PRIORITY * 1000);
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -53,6 +79,9 @@ export function stepView(step: StepRecord): Step {
     claimedAt: iso(step.claimedAt),
     finishedAt: iso(step.finishedAt),
     result: step.result,
+    routing: step.routing,
+    eligibleNodes: step.eligibleNodes,
+    exclusions: step.exclusions,
   };
 }
 

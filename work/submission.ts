@@ -1,7 +1,7 @@
 // Turning a validated submission into the records to write: the item, its first step, the events.
 import type { NewEvent } from './events.js';
 import { uuidv7 } from './ids.js';
-import type { StepRecord, WorkItemRecord } from './records.js';
+import { rankAt, type StepRecord, type WorkItemRecord } from './records.js';
 import { DEFAULT_PRIORITY, type SubmitWorkItem } from './work-item.js';
 
 export interface NewSubmission {
@@ -74,6 +74,11 @@ export function newStep(
     finishedAt: null,
     result: null,
     error: null,
+    eligibleNodes: [],
+    exclusions: [],
+    routing: 'routable',
+    tier: 0,
+    rankAt: rankAt(now, item.priority),
   };
 }
 

@@ -72,6 +72,16 @@ export const StepSchema = z.object({
   claimedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   result: JsonValueSchema.nullable(),
+  routing: z.enum(['routable', 'unroutable']),
+  eligibleNodes: z.array(z.string()),
+  exclusions: z.array(
+    z.object({
+      nodeId: z.string(),
+      reason: z.string(),
+      detail: z.string().optional(),
+      ruleIds: z.array(z.string()).optional(),
+    }),
+  ),
 });
 export type Step = z.infer<typeof StepSchema>;
 

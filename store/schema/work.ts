@@ -47,12 +47,29 @@ export const steps = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
     result: jsonb('result'),
     error: jsonb('error'),
+    // Routing (capabilities/router): who may claim the step, who was left out and why.
+    /** Node ids that may claim the step now. */
+    eligibleNodes: text('eligible_nodes').array().notNull().default(sql`'{}'::text[]`),
+    /** `[{nodeId, reason, ruleIds?}]` for nodes with the capability that were left out. */
+    exclusions: jsonb('exclusions').notNull().default(sql`'[]'::jsonb`),
+    /** `routable`, or `unroutable` when no node may take it (an escalation is open). */
+    routing: text('routing').notNull().default('routable'),
+    /** How many fallback tiers of the capability are open to this step (0 = the first tier only). */
+    tier: integer('tier').notNull().default(0),
+    /**
+     * Claim order: queued_at minus the priority's head start (aging). Waiting time raises a step's
+     * effective priority linearly, so ordering by this fixed instant equals ordering by
+     * priority + aging at any moment, and an index can serve it.
+     */
+    rankAt: timestamp('rank_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [
     index('steps_work_item_idx').on(t.workItemId, t.seq),
-    index('steps_queue_idx')
-      .on(t.capability, t.priority.desc(), t.queuedAt)
-      .where(sql`${t.state} = 'queued'`),
+    index('steps_claim_idx')
+      .on(t.capability, t.rankAt)
+      .where(sql`${t.state} = 'queued' and ${t.routing} = 'routable'`),
+    index('steps_held_idx').on(t.nodeId).where(sql`${t.state} = 'claimed'`),
+    index('steps_lease_idx').on(t.leaseExpiresAt).where(sql`${t.state} = 'claimed'`),
   ],
 );
 

@@ -1,0 +1,357 @@
+// Work under a lease: heartbeat, complete, fail, hand off. Only the current holder (its lease token,
+// before the lease expires) may act; anything else is `lease_lost` and changes nothing (fencing).
+import type { Database } from '../store/database.js';
+import { recordOutcomes } from '../store/network.js';
+import {
+  extendLease,
+  finishStep,
+  insertEscalations,
+  insertEvents,
+  lockStep,
+  nextSeq,
+  requeueSteps,
+  type StepWithItem,
+  updateItem,
+} from '../store/router.js';
+import { findSteps } from '../store/work-items.js';
+import { FlowmeshError } from '../work/errors.js';
+import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
+import type { NewEvent } from '../work/events.js';
+import type { JsonObject, JsonValue } from '../work/json.js';
+import type { Principal } from '../work/principal.js';
+import { rankAt, stepView, workItemView } from '../work/records.js';
+import { assertStepTransition } from '../work/state-machine.js';
+import type { Step, WorkItem } from '../work/work-item.js';
+import { assertActsFor } from './claims.js';
+import type { Core } from './core.js';
+import type { HopRecord } from './hooks.js';
+import { hop, insertRoutedStep, publishRouted, type RoutedStep, safeRecord } from './router.js';
+
+export interface LeaseRef {
+  workItemId: string;
+  stepId: string;
+  leaseToken: string;
+}
+
+/** Locks the step and checks that the caller holds its lease; throws lease_lost otherwise. */
+async function holdStep(core: Core, tx: Database, principal: Principal, ref: LeaseRef, now: Date) {
+  const found = await lockStep(core.store, tx, ref.workItemId, ref.stepId);
+  if (!found) {
+    throw new FlowmeshError('not_found', `work item ${ref.workItemId} has no step ${ref.stepId}`);
+  }
+  const { step } = found;
+  if (step.nodeId !== null) assertActsFor(principal, step.nodeId);
+  const live =
+    step.state === 'claimed' &&
+    step.leaseToken === ref.leaseToken &&
+    step.leaseExpiresAt !== null &&
+    step.leaseExpiresAt.getTime() > now.getTime();
+  if (!live) {
+    throw new FlowmeshError(
+      'lease_lost',
+      `the lease on step ${step.id} is not held by this token (the step is ${step.state}, attempt ${step.attempt}); ` +
+        'claim the work again',
+      { details: { state: step.state, attempt: step.attempt } },
+    );
+  }
+  return found;
+}
+
+function nodeRef(core: Core, nodeId: string | null) {
+  const node = nodeId ? core.router.registry.node(nodeId) : undefined;
+  return node ? { id: node.id, kind: node.kind } : nodeId ? { id: nodeId, kind: null } : null;
+}
+
+export async function heartbeatStep(
+  core: Core,
+  principal: Principal,
+  input: LeaseRef,
+): Promise<{ lease: { token: string; expiresAt: string } }> {
+  const now = core.clock.now();
+  return core.store.transaction(async (tx) => {
+    const { step } = await holdStep(core, tx, principal, input, now);
+    const seconds = core.router.registry.capability(step.capability)?.leaseSeconds ?? 300;
+    const expiresAt = new Date(now.getTime() + seconds * 1000);
+    await extendLease(core.store, tx, step.id, expiresAt);
+    await insertEvents(core.store, tx, [
+      {
+        workItemId: step.workItemId,
+        stepId: step.id,
+        type: 'step.heartbeat',
+        data: { nodeId: step.nodeId, leaseExpiresAt: expiresAt.toISOString() },
+        at: now,
+      },
+    ]);
+    return { lease: { token: input.leaseToken, expiresAt: expiresAt.toISOString() } };
+  });
+}
+
+export interface StepOutcome {
+  workItem: WorkItem;
+  step: Step;
+}
+
+async function itemView(db: Database, item: StepWithItem['item'], state?: WorkItem['state']) {
+  const steps = await findSteps(db, [item.id]);
+  return workItemView(state ? { ...item, state } : item, steps);
+}
+
+async function record(core: Core, tx: Database, nodeId: string | null, ok: boolean, now: Date) {
+  if (!nodeId) return;
+  await recordOutcomes(
+    core.store,
+    tx,
+    nodeId,
+    { successes: ok ? 1 : 0, failures: ok ? 0 : 1 },
+    now,
+    core.router.settings.breakerWindowSeconds,
+  );
+}
+
+export async function completeStep(
+  core: Core,
+  principal: Principal,
+  input: LeaseRef & { result: JsonValue | null; confidence?: number | undefined },
+): Promise<StepOutcome> {
+  const now = core.clock.now();
+  const routed: RoutedStep[] = [];
+  let held: StepWithItem | undefined;
+  const out = await core.store.transaction(async (tx) => {
+    held = await holdStep(core, tx, principal, input, now);
+    const { step, item } = held;
+    assertStepTransition(step.state, 'completed', step.id);
+    await finishStep(core.store, tx, { stepId: step.id, state: 'completed', now, result: input.result });
+    const events: NewEvent[] = [
+      {
+        workItemId: item.id,
+        stepId: step.id,
+        type: 'step.completed',
+        data: {
+          nodeId: step.nodeId,
+          attempt: step.attempt,
+          ...(input.confidence === undefined ? {} : { confidence: input.confidence }),
+        },
+        at: now,
+      },
+    ];
+    const required = core.router.guard.onComplete(item, step, input.result);
+    let seq = required.length ? await nextSeq(core.store, tx, item.id) : 0;
+    for (const r of required) {
+      routed.push(
+        await insertRoutedStep(core, tx, {
+          item,
+          capability: r.capability,
+          seq: seq++,
+          now,
+          data: { requiredBy: r.ruleIds.join(','), reason: r.reason },
+        }),
+      );
+    }
+    if (required.length === 0) {
+      await updateItem(core.store, tx, { id: item.id, state: 'done', now, result: input.result });
+      events.push({
+        workItemId: item.id,
+        stepId: null,
+        type: 'work_item.done',
+        data: { stepId: step.id },
+        at: now,
+      });
+    }
+    await insertEvents(core.store, tx, events);
+    await record(core, tx, step.nodeId, true, now);
+    const view = await itemView(
+      tx,
+      { ...item, updatedAt: now, ...(required.length ? {} : { result: input.result }) },
+      required.length ? undefined : 'done',
+    );
+    return { workItem: view, step: view.steps.find((s) => s.id === step.id) ?? stepView(step) };
+  });
+  if (held) {
+    safeRecord(
+      core,
+      hop(
+        held.item,
+        held.step,
+        'work',
+        held.step.claimedAt ?? now,
+        now,
+        'completed',
+        [],
+        nodeRef(core, held.step.nodeId),
+      ),
+    );
+  }
+  publishRouted(core, routed);
+  return out;
+}
+
+export interface FailureResult {
+  requeued: boolean;
+  events: NewEvent[];
+  escalation: EscalationRecord | undefined;
+  hops: HopRecord[];
+}
+
+/**
+ * A held step failed (or its lease expired): back to the queue with attempt + 1 while attempts are
+ * left and the failure is retryable; otherwise the step and its item fail and an escalation opens.
+ * Writes inside `tx`; returns what to publish after commit.
+ */
+export async function failHeldStep(
+  core: Core,
+  tx: Database,
+  held: StepWithItem,
+  failure: { reason: string; retryable: boolean; cause: 'failed' | 'lease_expired' | 'push_error' },
+  now: Date,
+): Promise<FailureResult> {
+  const { step, item } = held;
+  const maxAttempts = core.router.registry.capability(step.capability)?.maxAttempts ?? 3;
+  const error: JsonObject = {
+    reason: failure.reason,
+    cause: failure.cause,
+    nodeId: step.nodeId,
+    attempt: step.attempt,
+  };
+  const node = nodeRef(core, step.nodeId);
+  const hops: HopRecord[] = [hop(item, step, 'work', step.claimedAt ?? now, now, failure.cause, [], node)];
+  await record(core, tx, step.nodeId, false, now);
+  if (failure.retryable && step.attempt < maxAttempts) {
+    assertStepTransition(step.state, 'queued', step.id);
+    await requeueSteps(core.store, tx, [
+      { stepId: step.id, queuedAt: now, rankAt: rankAt(now, step.priority), error },
+    ]);
+    const events: NewEvent[] = [
+      {
+        workItemId: item.id,
+        stepId: step.id,
+        type: 'step.requeued',
+        data: { ...error, nextAttempt: step.attempt + 1 },
+        at: now,
+      },
+    ];
+    await insertEvents(core.store, tx, events);
+    return { requeued: true, events, escalation: undefined, hops };
+  }
+  assertStepTransition(step.state, 'failed', step.id);
+  await finishStep(core.store, tx, { stepId: step.id, state: 'failed', now, error });
+  await updateItem(core.store, tx, { id: item.id, state: 'failed', now });
+  const exhausted = failure.retryable;
+  const escalation = newEscalation({
+    kind: exhausted ? 'retries_exhausted' : 'step_failed',
+    severity: 'high',
+    workItemId: item.id,
+    stepId: step.id,
+    reason: exhausted
+      ? `${step.capability} failed ${step.attempt} of ${maxAttempts} attempts; last: ${failure.reason}`
+      : `${step.capability} failed and may not be retried: ${failure.reason}`,
+    details: error,
+    now,
+  });
+  const events: NewEvent[] = [
+    { workItemId: item.id, stepId: step.id, type: 'step.failed', data: error, at: now },
+    { workItemId: item.id, stepId: null, type: 'work_item.failed', data: { stepId: step.id }, at: now },
+    escalationOpenedEvent(escalation),
+  ];
+  await insertEvents(core.store, tx, events);
+  await insertEscalations(core.store, tx, [escalation]);
+  hops.push(hop(item, step, 'escalate', now, now, escalation.kind, [], node));
+  return { requeued: false, events, escalation, hops };
+}
+
+/** After commit: hops, and wake claimers when the step went back to its queue. */
+export function publishFailure(core: Core, held: StepWithItem, result: FailureResult): void {
+  for (const h of result.hops) safeRecord(core, h);
+  if (result.requeued) core.router.wakeups.queued([held.step.capability]);
+}
+
+export async function failStep(
+  core: Core,
+  principal: Principal,
+  input: LeaseRef & { reason: string; retryable: boolean },
+): Promise<StepOutcome & { requeued: boolean }> {
+  const now = core.clock.now();
+  let held: StepWithItem | undefined;
+  let result: FailureResult | undefined;
+  const out = await core.store.transaction(async (tx) => {
+    held = await holdStep(core, tx, principal, input, now);
+    result = await failHeldStep(
+      core,
+      tx,
+      held,
+      { reason: input.reason, retryable: input.retryable, cause: 'failed' },
+      now,
+    );
+    const view = await itemView(tx, held.item, result.requeued ? undefined : 'failed');
+    return {
+      workItem: view,
+      step: view.steps.find((s) => s.id === input.stepId)!,
+      requeued: result.requeued,
+    };
+  });
+  if (held && result) publishFailure(core, held, result);
+  return out;
+}
+
+export async function handoffStep(
+  core: Core,
+  principal: Principal,
+  input: LeaseRef & { capability: string; reason: string },
+): Promise<StepOutcome & { next: Step }> {
+  if (!core.router.registry.capability(input.capability)) {
+    throw new FlowmeshError(
+      'invalid',
+      `unknown capability ${input.capability}; GET /v1/capabilities lists them`,
+      {
+        errors: [{ path: 'capability', message: `unknown capability ${input.capability}` }],
+      },
+    );
+  }
+  const now = core.clock.now();
+  let held: StepWithItem | undefined;
+  let routed: RoutedStep | undefined;
+  const out = await core.store.transaction(async (tx) => {
+    held = await holdStep(core, tx, principal, input, now);
+    const { step, item } = held;
+    assertStepTransition(step.state, 'handed_off', step.id);
+    await finishStep(core.store, tx, {
+      stepId: step.id,
+      state: 'handed_off',
+      now,
+      result: { handedOffTo: input.capability, reason: input.reason },
+    });
+    const seq = await nextSeq(core.store, tx, item.id);
+    routed = await insertRoutedStep(core, tx, { item, capability: input.capability, seq, now });
+    await insertEvents(core.store, tx, [
+      {
+        workItemId: item.id,
+        stepId: step.id,
+        type: 'step.handed_off',
+        data: { nodeId: step.nodeId, to: input.capability, nextStepId: routed.step.id, reason: input.reason },
+        at: now,
+      },
+    ]);
+    const view = await itemView(tx, item);
+    return {
+      workItem: view,
+      step: view.steps.find((s) => s.id === step.id)!,
+      next: view.steps.find((s) => s.id === routed?.step.id)!,
+    };
+  });
+  if (held) {
+    safeRecord(
+      core,
+      hop(
+        held.item,
+        held.step,
+        'handoff',
+        held.step.claimedAt ?? now,
+        now,
+        'handed_off',
+        [],
+        nodeRef(core, held.step.nodeId),
+      ),
+    );
+  }
+  if (routed) publishRouted(core, [routed]);
+  return out;
+}

@@ -1,0 +1,160 @@
+// The router's decision for a new step: eligible nodes, exclusions, tier; no eligible node → the
+// step is unroutable and a `no_capable_node` escalation is raised with the reason. Builds records
+// only; callers write them in their own transaction, then call publishRouted after commit.
+import type { Database } from '../store/database.js';
+import { insertEscalations, insertEvents, insertSteps } from '../store/router.js';
+import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
+import type { NewEvent } from '../work/events.js';
+import type { StepRecord, WorkItemRecord } from '../work/records.js';
+import { newStep, stepQueuedEvent } from '../work/submission.js';
+import { type Core, DEFAULT_ROUTER_SETTINGS, type Router, type RouterSettings } from './core.js';
+import { computeEligibility } from './eligibility.js';
+import {
+  allowAllGuard,
+  type HopRecord,
+  type HopRecorder,
+  noopHopRecorder,
+  type RouteGuard,
+} from './hooks.js';
+import { createRegistry } from './registry.js';
+import { createWakeups } from './wakeups.js';
+
+export interface RoutedStep {
+  step: StepRecord;
+  /** Routing events (widened, unroutable, escalation opened); not the step.queued event. */
+  events: NewEvent[];
+  escalation: EscalationRecord | undefined;
+  hops: HopRecord[];
+}
+
+export function routeStep(core: Core, item: WorkItemRecord, step: StepRecord, now: Date): RoutedStep {
+  const { registry, guard } = core.router;
+  const e = computeEligibility({ registry, guard, item, step, tier: step.tier, now });
+  const routed: StepRecord = {
+    ...step,
+    eligibleNodes: e.eligibleNodes,
+    exclusions: e.exclusions,
+    routing: e.routing,
+    tier: e.tier,
+  };
+  const events: NewEvent[] = [];
+  const hops: HopRecord[] = [
+    hop(item, routed, 'route', now, now, e.routing === 'routable' ? 'routed' : 'unroutable', e.ruleIds),
+  ];
+  if (e.tier > step.tier) {
+    events.push({
+      workItemId: item.id,
+      stepId: step.id,
+      type: 'step.widened',
+      data: {
+        capability: step.capability,
+        fromTier: step.tier,
+        toTier: e.tier,
+        why: 'lower tiers have no eligible node',
+      },
+      at: now,
+    });
+  }
+  let escalation: EscalationRecord | undefined;
+  if (e.routing === 'unroutable') {
+    escalation = newEscalation({
+      kind: 'no_capable_node',
+      severity: 'high',
+      workItemId: item.id,
+      stepId: step.id,
+      reason: e.reason ?? `no node may take ${step.capability}`,
+      details: { capability: step.capability, exclusions: e.exclusions.map((x) => ({ ...x })) },
+      now,
+    });
+    events.push({
+      workItemId: item.id,
+      stepId: step.id,
+      type: 'step.unroutable',
+      data: { capability: step.capability, reason: escalation.reason },
+      at: now,
+    });
+    events.push(escalationOpenedEvent(escalation));
+    hops.push(hop(item, routed, 'escalate', now, now, 'no_capable_node', e.ruleIds));
+  }
+  return { step: routed, events, escalation, hops };
+}
+
+export function hop(
+  item: WorkItemRecord,
+  step: StepRecord,
+  kind: HopRecord['hop'],
+  startedAt: Date,
+  endedAt: Date,
+  outcome: string,
+  policyIds: string[] = [],
+  node?: { id: string; kind: HopRecord['nodeKind'] } | null,
+): HopRecord {
+  return {
+    hop: kind,
+    workItemId: item.id,
+    workItemKind: item.kind,
+    traceparent: item.traceparent,
+    stepId: step.id,
+    seq: step.seq,
+    capability: step.capability,
+    nodeId: node?.id ?? step.nodeId,
+    nodeKind: node?.kind ?? null,
+    attempt: step.attempt,
+    startedAt,
+    endedAt,
+    outcome,
+    ...(policyIds.length ? { policyIds } : {}),
+  };
+}
+
+/** Creates, routes and writes a new step of an item inside `tx` (handoffs, required steps). */
+export async function insertRoutedStep(
+  core: Core,
+  tx: Database,
+  input: { item: WorkItemRecord; capability: string; seq: number; now: Date; data?: Record<string, string> },
+): Promise<RoutedStep> {
+  const step = newStep(input.item, input.capability, input.seq, input.now);
+  const routed = routeStep(core, input.item, step, input.now);
+  await insertSteps(core.store, tx, [routed.step]);
+  const queued = stepQueuedEvent(routed.step);
+  if (input.data) queued.data = { ...queued.data, ...input.data };
+  await insertEvents(core.store, tx, [queued, ...routed.events]);
+  if (routed.escalation) await insertEscalations(core.store, tx, [routed.escalation]);
+  return routed;
+}
+
+/** After commit: record the hops and wake claimers of the capabilities that got routable work. */
+export function publishRouted(core: Core, routed: readonly RoutedStep[]): void {
+  const caps = new Set<string>();
+  for (const r of routed) {
+    for (const h of r.hops) safeRecord(core, h);
+    if (r.step.routing === 'routable') caps.add(r.step.capability);
+  }
+  if (caps.size) core.router.wakeups.queued(caps);
+}
+
+export function safeRecord(core: Core, h: HopRecord): void {
+  try {
+    core.router.hops.record(h);
+  } catch (error) {
+    core.logger.warn('hop recorder failed', { error: String(error), hop: h.hop });
+  }
+}
+
+/** Builds the router's parts for a runtime; load the network into the database with syncNetwork. */
+export function createRouter(deps: {
+  store: Core['store'];
+  logger: Core['logger'];
+  network: Core['network'];
+  settings?: Partial<RouterSettings>;
+  guard?: RouteGuard;
+  hops?: HopRecorder;
+}): Router {
+  return {
+    registry: createRegistry(deps.network),
+    guard: deps.guard ?? allowAllGuard,
+    hops: deps.hops ?? noopHopRecorder,
+    wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
+    settings: { ...DEFAULT_ROUTER_SETTINGS, ...deps.settings },
+  };
+}

@@ -1,0 +1,93 @@
+// Row mapping for raw SQL: both drivers return snake_case columns; timestamps and arrays may arrive
+// as strings (postgres.js under drizzle) or as values (PGlite). These helpers normalize both.
+import type { JsonValue } from '../work/json.js';
+import type { Exclusion, StepRecord, StepRouting, WorkItemRecord } from '../work/records.js';
+import type { StepState, WorkItemState } from '../work/work-item.js';
+
+export type Row = Record<string, unknown>;
+
+export function toDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  if (typeof v === 'string') {
+    let s = v.includes('T') ? v : v.replace(' ', 'T');
+    if (/[+-]\d\d$/.test(s)) s += ':00';
+    return new Date(s);
+  }
+  return new Date(Number(v));
+}
+
+export function toDateOrNull(v: unknown): Date | null {
+  return v === null || v === undefined ? null : toDate(v);
+}
+
+export function toJson<T = JsonValue>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+/** A text[] value: a JS array, or PostgreSQL's `{a,b,"c d"}` text form. */
+export function toTextArray(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v !== 'string' || v === '{}' || v === '') return [];
+  const inner = v.slice(1, -1);
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|([^,]+)/g;
+  for (const m of inner.matchAll(re))
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? ''));
+  return out;
+}
+
+export function stepFromRow(r: Row, prefix = ''): StepRecord {
+  const g = (k: string) => r[prefix + k];
+  return {
+    id: String(g('id')),
+    workItemId: String(g('work_item_id')),
+    seq: Number(g('seq')),
+    capability: String(g('capability')),
+    state: g('state') as StepState,
+    nodeId: (g('node_id') as string | null) ?? null,
+    attempt: Number(g('attempt')),
+    priority: Number(g('priority')),
+    leaseToken: (g('lease_token') as string | null) ?? null,
+    leaseExpiresAt: toDateOrNull(g('lease_expires_at')),
+    queuedAt: toDate(g('queued_at')),
+    claimedAt: toDateOrNull(g('claimed_at')),
+    finishedAt: toDateOrNull(g('finished_at')),
+    result: g('result') === null || g('result') === undefined ? null : toJson(g('result')),
+    error: g('error') === null || g('error') === undefined ? null : toJson(g('error')),
+    eligibleNodes: toTextArray(g('eligible_nodes')),
+    exclusions: toJson<Exclusion[]>(g('exclusions') ?? []),
+    routing: g('routing') as StepRouting,
+    tier: Number(g('tier')),
+    rankAt: toDate(g('rank_at')),
+  };
+}
+
+export function itemFromRow(r: Row, prefix = ''): WorkItemRecord {
+  const g = (k: string) => r[prefix + k];
+  return {
+    id: String(g('id')),
+    kind: String(g('kind')),
+    title: (g('title') as string | null) ?? null,
+    state: g('state') as WorkItemState,
+    priority: Number(g('priority')),
+    attributes: toJson(g('attributes') ?? {}) as WorkItemRecord['attributes'],
+    payload: g('payload') === null || g('payload') === undefined ? null : toJson(g('payload')),
+    result: g('result') === null || g('result') === undefined ? null : toJson(g('result')),
+    dueAt: toDateOrNull(g('due_at')),
+    traceparent: String(g('traceparent')),
+    createdBy: String(g('created_by')),
+    createdAt: toDate(g('created_at')),
+    updatedAt: toDate(g('updated_at')),
+  };
+}
+
+/** Work-item columns prefixed `w_`, to select beside a step's columns. */
+export const ITEM_COLUMNS = `w.id as w_id, w.kind as w_kind, w.title as w_title, w.state as w_state,
+  w.priority as w_priority, w.attributes as w_attributes, w.payload as w_payload, w.result as w_result,
+  w.due_at as w_due_at, w.traceparent as w_traceparent, w.created_by as w_created_by,
+  w.created_at as w_created_at, w.updated_at as w_updated_at`;
+
+/** A PostgreSQL array literal (`{"a","b"}`) for one bound parameter; drizzle would spread a JS array. */
+export function pgArray(list: readonly (string | number)[]): string {
+  return `{${list.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
+}
