@@ -13,6 +13,7 @@ import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerClaimRoutes } from './routes/claims.js';
 import { registerEventRoutes } from './routes/events.js';
+import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkItemRoutes } from './routes/work-items.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   allowedOrigins?: readonly string[] | undefined;
   /** The live event feed behind GET /v1/events (the runtime owns and closes it). */
   eventFeed?: EventFeed | undefined;
+  /** The running policy set behind /v1/policies. */
+  policies?: PolicyRoutesDeps | undefined;
 }
 
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -49,6 +52,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerNodeRoutes(app, core);
   registerClaimRoutes(app, core);
   if (options.eventFeed) registerEventRoutes(app, options.eventFeed);
+  if (options.policies) registerPolicyRoutes(app, options.policies);
   registerMcpEndpoint(app, {
     core,
     auth,

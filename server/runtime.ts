@@ -7,6 +7,9 @@ import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
 import type { Network } from '../capabilities/network-schema.js';
 import { createRouter } from '../capabilities/router.js';
+import type { PolicySource } from '../policies/compile.js';
+import { createPolicyHolder, type PolicyHolder } from '../policies/holder.js';
+import { buildPolicySet, loadPolicySet } from '../policies/load.js';
 import { openStore, type Store } from '../store/database.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import { type Clock, systemClock } from '../work/clock.js';
@@ -23,6 +26,8 @@ export interface Runtime extends Core {
   app: OpenAPIHono<AppEnv>;
   /** Live events for SSE subscribers (polls the event log while someone is subscribed). */
   eventFeed: EventFeed;
+  /** The running policy set; replaced by PUT /v1/policies, SIGHUP and (in development) the file watch. */
+  policies: PolicyHolder;
   /** Starts periodic maintenance (expired idempotency keys); returns nothing, stopped by close(). */
   startBackground(): void;
   close(): Promise<void>;
@@ -35,11 +40,18 @@ export interface RuntimeOptions {
   store?: Store;
   /** A network instead of reading config.networkFile. */
   network?: Network;
+  /** Rule files instead of reading config.policiesPath (tests; `[]` runs without rules). */
+  policies?: PolicySource[];
   docsAssets?: DocsAssets;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const network = options.network ?? (await loadNetworkFile(config.networkFile));
+  // A bad policy set stops the start here, before anything is opened, with every problem listed.
+  const capabilities = new Set(network.capabilities.map((c) => c.id));
+  const initialPolicies = options.policies
+    ? await buildPolicySet(options.policies, { capabilities })
+    : await loadPolicySet(config.policiesPath, { capabilities });
   const store =
     options.store ??
     (await openStore({
@@ -58,6 +70,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   const core: Core = { store, clock, logger, network, router, idempotencyTtlMs: config.idempotencyTtlMs };
   await syncNetwork(core, network);
+  const policies = createPolicyHolder({
+    initial: initialPolicies,
+    path: options.policies ? undefined : config.policiesPath,
+    capabilities,
+    clock,
+    logger,
+  });
   const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,
@@ -66,6 +85,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     docsAssets: options.docsAssets,
     allowedOrigins: config.allowedOrigins,
     eventFeed,
+    policies: { policies, nodes: () => network.nodes, clock },
   });
   const timers: ReturnType<typeof setInterval>[] = [];
 
@@ -75,6 +95,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     auth,
     app,
     eventFeed,
+    policies,
     startBackground() {
       const sweep = async () => {
         try {
