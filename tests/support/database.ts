@@ -1,4 +1,5 @@
 // A fresh database for one test file: in-memory PGlite, or a copy of the run's PostgreSQL template.
+import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openStore, type Store } from '../../store/database.js';
@@ -6,6 +7,16 @@ import { databaseUrlFor } from './global-setup.js';
 
 export const onPostgres = process.env.FLOWMESH_TEST_DB === 'postgres';
 let counter = 0;
+let pgliteDump: Promise<Blob | undefined> | undefined;
+
+/** The run's migrated PGlite dump (see global-setup), read once per test process. */
+function loadPgliteDump(): Promise<Blob | undefined> {
+  pgliteDump ??= (async () => {
+    const file = inject('pgliteDump');
+    return file ? new Blob([await readFile(file)]) : undefined;
+  })();
+  return pgliteDump;
+}
 
 export interface TestDatabase {
   store: Store;
@@ -17,7 +28,8 @@ export interface TestDatabase {
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!onPostgres) {
-    const store = await openStore({ dataDir: 'memory://' });
+    const dump = await loadPgliteDump();
+    const store = await openStore({ dataDir: 'memory://', pgliteDump: dump, migrate: dump === undefined });
     return {
       store,
       url: undefined,
