@@ -2,7 +2,7 @@
 // (line and column in the file) and the reason; a set with any problem is refused as a whole.
 import { isNode, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { canonicalJson, sha256Hex } from '../work/hash.js';
-import { createEnvironments, type PolicyEnvironments, VARIABLES } from './environment.js';
+import { createEnvironments, type PolicyEnvironments, type PolicyNode, VARIABLES } from './environment.js';
 import { type CompiledExpression, compileExpression, isExpressionFailure } from './expression.js';
 import { effectOf, type Hook, type Rule, RuleSchema } from './rule-schema.js';
 
@@ -30,6 +30,8 @@ export interface CompiledRule {
   when: CompiledExpression;
   /** The node-dependent condition of a deny rule (route) or the denial condition (admit). */
   deny: CompiledExpression | null;
+  /** Answers of a deny that reads only `node`, per node: they hold as long as this set runs. */
+  nodeAnswers: WeakMap<object, unknown>;
 }
 
 export interface CompiledPolicySet {
@@ -38,6 +40,8 @@ export interface CompiledPolicySet {
   rules: CompiledRule[];
   byHook: Record<Hook, CompiledRule[]>;
   environments: PolicyEnvironments;
+  /** Network nodes in their CEL form, built once per node object. */
+  nodeForms: WeakMap<object, PolicyNode>;
 }
 
 export type CompileOutcome = { ok: true; set: CompiledPolicySet } | { ok: false; problems: PolicyProblem[] };
@@ -203,7 +207,15 @@ export async function compilePolicySet(
       const when = compileField('when', rule.on === 'route' ? 'route-when' : rule.on);
       const deny = compileField('deny', rule.on);
       if (!when || (rule.deny !== undefined && !deny)) continue;
-      rules.push({ rule, file: src.file, line: at([index]).line, effect, when, deny });
+      rules.push({
+        rule,
+        file: src.file,
+        line: at([index]).line,
+        effect,
+        when,
+        deny,
+        nodeAnswers: new WeakMap(),
+      });
     }
   }
 
@@ -216,5 +228,8 @@ export async function compilePolicySet(
   const version = `sha256:${(await sha256Hex(canonicalJson(sources.map((s) => [s.file.split('/').pop(), s.text])))).slice(0, 16)}`;
   const byHook: Record<Hook, CompiledRule[]> = { admit: [], route: [], complete: [] };
   for (const r of rules) byHook[r.rule.on].push(r);
-  return { ok: true, set: { version, sources: [...sources], rules, byHook, environments } };
+  return {
+    ok: true,
+    set: { version, sources: [...sources], rules, byHook, environments, nodeForms: new WeakMap() },
+  };
 }

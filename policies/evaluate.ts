@@ -142,15 +142,26 @@ export function evaluateComplete(set: CompiledPolicySet, input: CompleteInput): 
 }
 
 // Nodes of a network are long-lived objects, so their CEL form is built once per node object.
-const nodeCache = new WeakMap<object, PolicyNode>();
-function cachedNode(node: NodeFacts): PolicyNode {
+function cachedNode(set: CompiledPolicySet, node: NodeFacts): PolicyNode {
   if (node instanceof PolicyNode) return node;
-  let pn = nodeCache.get(node);
+  let pn = set.nodeForms.get(node);
   if (!pn) {
     pn = policyNode(node);
-    nodeCache.set(node, pn);
+    set.nodeForms.set(node, pn);
   }
   return pn;
+}
+
+// A deny that reads only `node` has one answer per node for the life of the policy set: remember it.
+function runForNode(rule: CompiledRule, node: PolicyNode, context: Record<string, unknown>): Outcome {
+  const deny = rule.deny!;
+  if (deny.variables.size !== 1) return run(deny, context);
+  let outcome = rule.nodeAnswers.get(node) as Outcome | undefined;
+  if (!outcome) {
+    outcome = run(deny, context);
+    rule.nodeAnswers.set(node, outcome);
+  }
+  return outcome;
 }
 
 export function routeGuard(set: CompiledPolicySet, input: RouteInput): RouteGuard {
@@ -213,9 +224,10 @@ export function routeGuard(set: CompiledPolicySet, input: RouteInput): RouteGuar
         };
       }
       if (perNode.length === 0) return exclusion;
-      context.node = cachedNode(node);
+      const pn = cachedNode(set, node);
+      context.node = pn;
       for (const rule of perNode) {
-        const deny = run(rule.deny!, context);
+        const deny = runForNode(rule, pn, context);
         if ('error' in deny) {
           exclusion ??= { nodeId: node.id, ruleIds: [], reasons: [], failures: [] };
           exclusion.ruleIds.push(rule.rule.id);
