@@ -43,10 +43,15 @@ export interface EventFeed {
   close(): void;
 }
 
+/** How long a gap in the log's ids may be an open transaction: none on PGlite's single connection. */
+export function gapGraceMs(store: Pick<Store, 'kind'>): number {
+  return store.kind === 'pglite' ? 0 : 5_000;
+}
+
 export function createEventFeed(options: EventFeedOptions): EventFeed {
   const { store, clock, logger } = options;
   const pollMs = options.pollMs ?? 200;
-  const graceMs = options.gapGraceMs ?? (store.kind === 'pglite' ? 0 : 5_000);
+  const graceMs = options.gapGraceMs ?? gapGraceMs(store);
   const batchSize = options.batchSize ?? 500;
 
   let horizon: number | undefined;

@@ -13,9 +13,10 @@ import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerClaimRoutes } from './routes/claims.js';
 import { registerEventRoutes } from './routes/events.js';
-import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerWorkItemRoutes } from './routes/work-items.js';
 import { validationError } from './validation.js';
 
@@ -49,6 +50,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerSystemRoutes(app, core);
   registerWorkItemRoutes(app, core);
   registerApiKeyRoutes(app, core, auth);
+  registerWebhookRoutes(app, core);
   registerNodeRoutes(app, core);
   registerClaimRoutes(app, core);
   if (options.eventFeed) registerEventRoutes(app, options.eventFeed);

@@ -14,6 +14,7 @@ interface EventRow {
   at: Date | string;
   kind: string | null;
   created_by: string | null;
+  traceparent: string | null;
 }
 
 async function rows<T>(db: Database, query: SQL): Promise<T[]> {
@@ -32,6 +33,7 @@ function toFeedEvent(r: EventRow): FeedEvent {
     at: r.at instanceof Date ? r.at : new Date(r.at),
     kind: r.kind ?? '',
     createdBy: r.created_by ?? '',
+    traceparent: r.traceparent,
   };
 }
 
@@ -72,7 +74,7 @@ export async function readEventLog(
   if (q.upTo !== undefined) where.push(sql`e.id <= ${q.upTo}`);
   const found = await rows<EventRow>(
     db,
-    sql`select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by
+    sql`select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by, w.traceparent
       from events e left join work_items w on w.id = e.work_item_id
       where ${sql.join(where, sql` and `)}
       order by e.id limit ${q.limit}`,
@@ -87,4 +89,10 @@ export async function newestEventIds(db: Database, limit: number): Promise<LogRo
     sql`select id, at from (select id, at from events order by id desc limit ${limit}) t order by id`,
   );
   return found.map((r) => ({ id: Number(r.id), at: r.at instanceof Date ? r.at : new Date(r.at) }));
+}
+
+/** The highest id in the log (0 when empty). */
+export async function latestEventId(db: Database): Promise<number> {
+  const [row] = await rows<{ id: number | string | null }>(db, sql`select max(id) as id from events`);
+  return Number(row?.id ?? 0);
 }

@@ -23,9 +23,17 @@ export interface FeedEvent {
   kind: string;
   /** Who submitted the item. */
   createdBy: string;
+  /** The item's W3C traceparent, for channels that carry trace context (webhooks). */
+  traceparent: string | null;
 }
 
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z_]*(\.[a-z_]+)*(\.\*)?$/;
+/** An event type, a family (`escalation.*`), or `*` for every event. */
+export const EVENT_TYPE_PATTERN = /^(\*|[a-z][a-z_]*(\.[a-z_]+)*(\.\*)?)$/;
+
+/** Type patterns as filters use them: `*` anywhere means no type filter. */
+export function normalizeTypes(types: readonly string[]): string[] {
+  return types.includes('*') ? [] : [...new Set(types)];
+}
 
 export function splitTypes(types: readonly string[]): { exact: string[]; prefixes: string[] } {
   const exact: string[] = [];

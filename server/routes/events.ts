@@ -4,7 +4,12 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { EventFeed } from '../../capabilities/event-feed.js';
 import { FlowmeshError } from '../../work/errors.js';
-import { EVENT_TYPE_PATTERN, type EventFilter, eventPayload } from '../../work/event-filter.js';
+import {
+  EVENT_TYPE_PATTERN,
+  type EventFilter,
+  eventPayload,
+  normalizeTypes,
+} from '../../work/event-filter.js';
 import { seesAllItems } from '../../work/principal.js';
 import type { AppEnv } from '../context.js';
 import { commonErrors } from '../schemas.js';
@@ -95,7 +100,7 @@ export function registerEventRoutes(
     }
     const principal = c.get('principal');
     const filter: EventFilter = {
-      types: q.type ?? [],
+      types: normalizeTypes(q.type ?? []),
       kinds: q.kind ?? [],
       workItemId: q.workItemId,
       createdBy: seesAllItems(principal) ? undefined : principal.id,

@@ -4,4 +4,5 @@ export * from './checkpoints.js';
 export * from './escalations.js';
 export * from './network.js';
 export * from './telemetry.js';
+export * from './webhooks.js';
 export * from './work.js';

@@ -1,0 +1,19 @@
+// Transaction-scoped advisory locks: a background sweep runs on one instance at a time, and the lock
+// goes away with the transaction, so a crashed instance never holds it.
+import { sql } from 'drizzle-orm';
+import type { Database } from './database.js';
+
+/** Lock keys of the background sweeps; one number per sweep, fixed forever. */
+export const ADVISORY_LOCKS = {
+  webhookFanOut: 0x666d0601,
+  escalationDetectors: 0x666d0602,
+} as const;
+
+/** Takes the lock for the rest of `tx` if nobody holds it; false when another instance does. */
+export async function tryAdvisoryXactLock(tx: Database, key: number): Promise<boolean> {
+  const result = (await tx.execute(
+    sql`select pg_try_advisory_xact_lock(${key}::bigint) as locked`,
+  )) as unknown;
+  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+  return (rows[0] as { locked?: boolean } | undefined)?.locked === true;
+}
