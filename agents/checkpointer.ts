@@ -19,15 +19,14 @@ import {
   writesSortKey,
 } from '@langchain/langgraph-checkpoint';
 import {
-  type CheckpointRow,
   type CheckpointWriteRow,
   deleteThreadCheckpoints,
   findChannelBlobs,
   findCheckpoint,
   findCheckpointWrites,
-  insertChannelBlobs,
   insertCheckpointWrites,
   listCheckpoints,
+  type StoredCheckpoint,
   upsertCheckpoint,
 } from '../store/checkpoints.js';
 import type { Store } from '../store/database.js';
@@ -100,18 +99,21 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
         return { channel, version: String(version), type, blob };
       }),
     );
-    await insertChannelBlobs(this.#store, { threadId, checkpointNs }, blobs);
     const [type, bytes] = await this.serde.dumpsTyped({ ...rest, channel_values: {} });
     const [, metadataBytes] = await this.serde.dumpsTyped(metadata);
-    await upsertCheckpoint(this.#store, {
-      threadId,
-      checkpointNs,
-      checkpointId: checkpoint.id,
-      parentCheckpointId: getCheckpointId(config) || null,
-      type,
-      checkpoint: bytes,
-      metadata: JSON.parse(new TextDecoder().decode(metadataBytes)) as Record<string, unknown>,
-    });
+    await upsertCheckpoint(
+      this.#store,
+      {
+        threadId,
+        checkpointNs,
+        checkpointId: checkpoint.id,
+        parentCheckpointId: getCheckpointId(config) || null,
+        type,
+        checkpoint: bytes,
+        metadata: JSON.parse(new TextDecoder().decode(metadataBytes)) as Record<string, unknown>,
+      },
+      blobs,
+    );
     return {
       configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpoint.id },
     };
@@ -142,7 +144,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
     await deleteThreadCheckpoints(this.#store, threadId);
   }
 
-  async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+  async #toTuple(row: StoredCheckpoint): Promise<CheckpointTuple> {
     const key = { threadId: row.threadId, checkpointNs: row.checkpointNs };
     const checkpoint = (await this.serde.loadsTyped(row.type, row.checkpoint)) as Checkpoint;
     const blobs = await findChannelBlobs(
@@ -158,8 +160,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
       if (b.type !== 'empty' && b.blob) values[b.channel] = await this.serde.loadsTyped(b.type, b.blob);
     }
     checkpoint.channel_values = values;
-    const writes =
-      (await findCheckpointWrites(this.#store, key, [row.checkpointId])).get(row.checkpointId) ?? [];
+    const writes = row.writes;
     if (checkpoint.v < 4 && row.parentCheckpointId) await this.#migratePendingSends(checkpoint, row);
     const tuple: CheckpointTuple = {
       config: {
@@ -202,17 +203,13 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** Checkpoints before format v4 kept pending sends as writes of the parent; v4 keeps them in a channel. */
-  async #migratePendingSends(checkpoint: Checkpoint, row: CheckpointRow): Promise<void> {
+  async #migratePendingSends(checkpoint: Checkpoint, row: StoredCheckpoint): Promise<void> {
     const parentId = row.parentCheckpointId!;
-    const writes =
-      (
-        await findCheckpointWrites(
-          this.#store,
-          { threadId: row.threadId, checkpointNs: row.checkpointNs },
-          [parentId],
-          TASKS,
-        )
-      ).get(parentId) ?? [];
+    const writes = await findCheckpointWrites(
+      this.#store,
+      { threadId: row.threadId, checkpointNs: row.checkpointNs, checkpointId: parentId },
+      TASKS,
+    );
     const sends = await this.#orderedWrites(writes);
     const values = checkpoint.channel_values as Record<string, unknown>;
     values[TASKS] = sends.map(([, , value]) => value);

@@ -1,5 +1,6 @@
 // The router's extension points. The policy engine plugs in as a RouteGuard, telemetry as a
 // HopRecorder; the defaults allow everything and record nothing.
+import type { EscalationSeverity } from '../work/escalation.js';
 import type { JsonValue } from '../work/json.js';
 import type { Exclusion, WorkItemRecord } from '../work/records.js';
 import type { NetworkNode, NodeKind } from './network-schema.js';
@@ -19,20 +20,41 @@ export interface GuardStep {
   attempt: number;
 }
 
+/** What the policy engine adds to a verdict: the version and rules that decided it, escalations, failures. */
+export interface PolicyTrace {
+  version: string;
+  ruleIds: string[];
+  escalations: Array<{ ruleId: string; severity: EscalationSeverity; reason: string }>;
+  /** Rules that failed to evaluate and counted as matched (fail closed). */
+  failures: Array<{ ruleId: string; field: string; nodeId?: string; error: string }>;
+}
+
 export interface RouteVerdict {
   allowed: readonly RouteCandidate[];
   excluded: readonly Exclusion[];
+  policy?: PolicyTrace;
 }
 
 export type AdmissionVerdict =
-  | { allowed: true; ruleIds?: string[] }
-  | { allowed: false; reason: string; ruleIds: string[] };
+  | { allowed: true; ruleIds?: string[]; policy?: PolicyTrace }
+  | { allowed: false; reason: string; ruleIds: string[]; policy?: PolicyTrace };
 
 /** A step the completion policies require before the item is done (an approval, a review). */
 export interface RequiredStep {
   capability: string;
   reason: string;
   ruleIds: string[];
+}
+
+export interface CompletionVerdict {
+  required: RequiredStep[];
+  policy?: PolicyTrace;
+}
+
+/** Who completed the step and how sure it was. */
+export interface CompletionContext {
+  node: NetworkNode | undefined;
+  confidence: number | undefined;
 }
 
 /**
@@ -45,13 +67,18 @@ export interface RouteGuard {
   /** Which candidates may take this step; every one left out needs a reason. */
   evaluate(item: WorkItemRecord, step: GuardStep, candidates: readonly RouteCandidate[]): RouteVerdict;
   /** After a step completes: steps to insert before the item may finish. */
-  onComplete(item: WorkItemRecord, step: GuardStep, result: JsonValue | null): RequiredStep[];
+  onComplete(
+    item: WorkItemRecord,
+    step: GuardStep,
+    result: JsonValue | null,
+    context: CompletionContext,
+  ): CompletionVerdict;
 }
 
 export const allowAllGuard: RouteGuard = {
   admit: () => ({ allowed: true }),
   evaluate: (_item, _step, candidates) => ({ allowed: candidates, excluded: [] }),
-  onComplete: () => [],
+  onComplete: () => ({ required: [] }),
 };
 
 export const HOP_KINDS = ['route', 'wait', 'work', 'handoff', 'escalate'] as const;

@@ -1,5 +1,6 @@
 // Queries of the LangGraph checkpointer (agents/checkpointer.ts). Bytes cross the drivers as base64
-// (decode/encode in SQL), so PGlite and postgres.js see the same plain strings.
+// (decode/encode in SQL), so PGlite and postgres.js see the same plain strings. Each operation is one
+// statement: a checkpoint step costs a few round trips, not a few per row.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Store } from './database.js';
 
@@ -17,6 +18,11 @@ export interface CheckpointRow extends CheckpointKey {
   metadata: Record<string, unknown>;
 }
 
+/** A checkpoint as read back, with its pending writes (unordered). */
+export interface StoredCheckpoint extends CheckpointRow {
+  writes: CheckpointWriteRow[];
+}
+
 export interface CheckpointWriteRow {
   taskId: string;
   idx: number;
@@ -24,6 +30,14 @@ export interface CheckpointWriteRow {
   type: string;
   value: Uint8Array;
   taskPath: string;
+}
+
+export interface ChannelBlob {
+  channel: string;
+  version: string;
+  /** The serializer's type tag, or `empty` when the channel has no value at this version. */
+  type: string;
+  blob: Uint8Array | null;
 }
 
 interface RawCheckpoint {
@@ -34,10 +48,11 @@ interface RawCheckpoint {
   type: string;
   checkpoint: string;
   metadata: unknown;
+  writes: unknown;
 }
 
 interface RawWrite {
-  checkpoint_id: string;
+  checkpoint_id?: string;
   task_id: string;
   idx: number;
   channel: string;
@@ -48,8 +63,21 @@ interface RawWrite {
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
+// Both drivers parse json columns; tolerate a string from either.
+const parseJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
 
-function toCheckpoint(r: RawCheckpoint): CheckpointRow {
+function toWrite(r: RawWrite): CheckpointWriteRow {
+  return {
+    taskId: r.task_id,
+    idx: Number(r.idx),
+    channel: r.channel,
+    type: r.type,
+    value: unb64(r.value),
+    taskPath: r.task_path,
+  };
+}
+
+function toCheckpoint(r: RawCheckpoint): StoredCheckpoint {
   return {
     threadId: r.thread_id,
     checkpointNs: r.checkpoint_ns,
@@ -57,20 +85,45 @@ function toCheckpoint(r: RawCheckpoint): CheckpointRow {
     parentCheckpointId: r.parent_checkpoint_id,
     type: r.type,
     checkpoint: unb64(r.checkpoint),
-    // postgres.js parses jsonb; PGlite too, but tolerate a string from either.
-    metadata: (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata) as Record<
-      string,
-      unknown
-    >,
+    metadata: parseJson(r.metadata) as Record<string, unknown>,
+    writes: ((parseJson(r.writes) as RawWrite[] | null) ?? []).map(toWrite),
   };
 }
 
-const SELECT_CHECKPOINT = sql`select thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type,
-  encode(checkpoint, 'base64') as checkpoint, metadata from checkpoints`;
+// A checkpoint and its pending writes in one round trip.
+const SELECT_CHECKPOINT = sql`select c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+  c.type, encode(c.checkpoint, 'base64') as checkpoint, c.metadata,
+  (select json_agg(json_build_object('task_id', w.task_id, 'idx', w.idx, 'channel', w.channel,
+      'type', w.type, 'value', encode(w.value, 'base64'), 'task_path', w.task_path))
+    from checkpoint_writes w
+    where w.thread_id = c.thread_id and w.checkpoint_ns = c.checkpoint_ns and w.checkpoint_id = c.checkpoint_id
+  ) as writes
+  from checkpoints c`;
 
-/** Inserts a checkpoint, or replaces it when the same id is put again. */
-export async function upsertCheckpoint(store: Store, row: CheckpointRow): Promise<void> {
-  await store.rows(sql`
+/**
+ * Inserts a checkpoint (or replaces it when the same id is put again) with the channel values that
+ * changed in it; a (channel, version) already stored is left as it is.
+ */
+export async function upsertCheckpoint(
+  store: Store,
+  row: CheckpointRow,
+  blobs: ChannelBlob[] = [],
+): Promise<void> {
+  const withBlobs =
+    blobs.length === 0
+      ? sql``
+      : sql`with b as (
+        insert into checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+        values ${sql.join(
+          blobs.map(
+            (b) => sql`(${row.threadId}, ${row.checkpointNs}, ${b.channel}, ${b.version}, ${b.type},
+              ${b.blob ? sql`decode(${b64(b.blob)}, 'base64')` : sql`null`})`,
+          ),
+          sql`, `,
+        )}
+        on conflict (thread_id, checkpoint_ns, channel, version) do nothing
+      )`;
+  await store.rows(sql`${withBlobs}
     insert into checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata)
     values (${row.threadId}, ${row.checkpointNs}, ${row.checkpointId}, ${row.parentCheckpointId}, ${row.type},
       decode(${b64(row.checkpoint)}, 'base64'), ${JSON.stringify(row.metadata)}::jsonb)
@@ -83,13 +136,13 @@ export async function upsertCheckpoint(store: Store, row: CheckpointRow): Promis
 export async function findCheckpoint(
   store: Store,
   key: { threadId: string; checkpointNs: string; checkpointId?: string | undefined },
-): Promise<CheckpointRow | undefined> {
+): Promise<StoredCheckpoint | undefined> {
   const rows = await store.rows<RawCheckpoint>(
     key.checkpointId
-      ? sql`${SELECT_CHECKPOINT} where thread_id = ${key.threadId} and checkpoint_ns = ${key.checkpointNs}
-          and checkpoint_id = ${key.checkpointId}`
-      : sql`${SELECT_CHECKPOINT} where thread_id = ${key.threadId} and checkpoint_ns = ${key.checkpointNs}
-          order by checkpoint_id desc limit 1`,
+      ? sql`${SELECT_CHECKPOINT} where c.thread_id = ${key.threadId} and c.checkpoint_ns = ${key.checkpointNs}
+          and c.checkpoint_id = ${key.checkpointId}`
+      : sql`${SELECT_CHECKPOINT} where c.thread_id = ${key.threadId} and c.checkpoint_ns = ${key.checkpointNs}
+          order by c.checkpoint_id desc limit 1`,
   );
   return rows[0] ? toCheckpoint(rows[0]) : undefined;
 }
@@ -106,58 +159,39 @@ export interface CheckpointQuery {
 }
 
 /** Checkpoints matching the query, newest first within each thread and namespace. */
-export async function listCheckpoints(store: Store, q: CheckpointQuery): Promise<CheckpointRow[]> {
+export async function listCheckpoints(store: Store, q: CheckpointQuery): Promise<StoredCheckpoint[]> {
   const where: SQL[] = [];
-  if (q.threadId !== undefined) where.push(sql`thread_id = ${q.threadId}`);
-  if (q.checkpointNs !== undefined) where.push(sql`checkpoint_ns = ${q.checkpointNs}`);
-  if (q.checkpointId !== undefined) where.push(sql`checkpoint_id = ${q.checkpointId}`);
-  if (q.beforeId !== undefined) where.push(sql`checkpoint_id < ${q.beforeId}`);
+  if (q.threadId !== undefined) where.push(sql`c.thread_id = ${q.threadId}`);
+  if (q.checkpointNs !== undefined) where.push(sql`c.checkpoint_ns = ${q.checkpointNs}`);
+  if (q.checkpointId !== undefined) where.push(sql`c.checkpoint_id = ${q.checkpointId}`);
+  if (q.beforeId !== undefined) where.push(sql`c.checkpoint_id < ${q.beforeId}`);
   for (const [field, value] of Object.entries(q.filter ?? {})) {
     // `->` then `=` is exact equality of the jsonb values (not containment), as MemorySaver compares.
     where.push(
       value === undefined
-        ? sql`metadata -> ${field} is null`
-        : sql`metadata -> ${field} = ${JSON.stringify(value)}::jsonb`,
+        ? sql`c.metadata -> ${field} is null`
+        : sql`c.metadata -> ${field} = ${JSON.stringify(value)}::jsonb`,
     );
   }
   const rows = await store.rows<RawCheckpoint>(sql`${SELECT_CHECKPOINT}
     ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-    order by thread_id, checkpoint_ns, checkpoint_id desc
+    order by c.thread_id, c.checkpoint_ns, c.checkpoint_id desc
     ${q.limit !== undefined ? sql`limit ${Math.max(0, Math.trunc(q.limit))}` : sql``}`);
   return rows.map(toCheckpoint);
 }
 
-/** The pending writes of some checkpoints of one thread and namespace, by checkpoint id (unordered). */
+/** The pending writes of one checkpoint on one channel (pre-v4 pending sends live on the parent). */
 export async function findCheckpointWrites(
   store: Store,
-  key: { threadId: string; checkpointNs: string },
-  checkpointIds: string[],
-  channel?: string,
-): Promise<Map<string, CheckpointWriteRow[]>> {
-  const out = new Map<string, CheckpointWriteRow[]>();
-  if (checkpointIds.length === 0) return out;
+  key: CheckpointKey,
+  channel: string,
+): Promise<CheckpointWriteRow[]> {
   const rows = await store.rows<RawWrite>(sql`
-    select checkpoint_id, task_id, idx, channel, type, encode(value, 'base64') as value, task_path
+    select task_id, idx, channel, type, encode(value, 'base64') as value, task_path
     from checkpoint_writes
     where thread_id = ${key.threadId} and checkpoint_ns = ${key.checkpointNs}
-      and checkpoint_id in (${sql.join(
-        checkpointIds.map((id) => sql`${id}`),
-        sql`, `,
-      )})
-      ${channel === undefined ? sql`` : sql`and channel = ${channel}`}`);
-  for (const r of rows) {
-    const list = out.get(r.checkpoint_id) ?? [];
-    list.push({
-      taskId: r.task_id,
-      idx: Number(r.idx),
-      channel: r.channel,
-      type: r.type,
-      value: unb64(r.value),
-      taskPath: r.task_path,
-    });
-    out.set(r.checkpoint_id, list);
-  }
-  return out;
+      and checkpoint_id = ${key.checkpointId} and channel = ${channel}`);
+  return rows.map(toWrite);
 }
 
 /**
@@ -169,7 +203,6 @@ export async function insertCheckpointWrites(
   key: CheckpointKey,
   writes: CheckpointWriteRow[],
 ): Promise<void> {
-  if (writes.length === 0) return;
   const values = (list: CheckpointWriteRow[]) =>
     sql.join(
       list.map(
@@ -182,51 +215,15 @@ export async function insertCheckpointWrites(
   const special = writes.filter((w) => w.idx < 0);
   const insert = sql`insert into checkpoint_writes
     (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path) values`;
-  await store.transaction(async (tx) => {
-    if (regular.length > 0) {
-      await store.rows(
-        sql`${insert} ${values(regular)}
-          on conflict (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) do nothing`,
-        tx,
-      );
-    }
-    if (special.length > 0) {
-      await store.rows(
-        sql`${insert} ${values(special)}
-          on conflict (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) do update set
-            channel = excluded.channel, type = excluded.type, value = excluded.value,
-            task_path = excluded.task_path`,
-        tx,
-      );
-    }
-  });
-}
-
-export interface ChannelBlob {
-  channel: string;
-  version: string;
-  /** The serializer's type tag, or `empty` when the channel has no value at this version. */
-  type: string;
-  blob: Uint8Array | null;
-}
-
-/** Inserts channel values by version; a (channel, version) already stored is left as it is. */
-export async function insertChannelBlobs(
-  store: Store,
-  key: { threadId: string; checkpointNs: string },
-  blobs: ChannelBlob[],
-): Promise<void> {
-  if (blobs.length === 0) return;
-  await store.rows(sql`
-    insert into checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-    values ${sql.join(
-      blobs.map(
-        (b) => sql`(${key.threadId}, ${key.checkpointNs}, ${b.channel}, ${b.version}, ${b.type},
-          ${b.blob ? sql`decode(${b64(b.blob)}, 'base64')` : sql`null`})`,
-      ),
-      sql`, `,
-    )}
-    on conflict (thread_id, checkpoint_ns, channel, version) do nothing`);
+  const keepFirst = sql`${insert} ${values(regular)}
+    on conflict (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) do nothing`;
+  const replace = sql`${insert} ${values(special)}
+    on conflict (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) do update set
+      channel = excluded.channel, type = excluded.type, value = excluded.value, task_path = excluded.task_path`;
+  // Regular and special writes never share a key (their indexes differ in sign): one statement.
+  if (regular.length > 0 && special.length > 0) await store.rows(sql`with r as (${keepFirst}) ${replace}`);
+  else if (regular.length > 0) await store.rows(keepFirst);
+  else if (special.length > 0) await store.rows(replace);
 }
 
 /** The stored values of these (channel, version) pairs; pairs never stored are absent. */
@@ -248,9 +245,8 @@ export async function findChannelBlobs(
 
 /** Removes every checkpoint, write and channel value of a thread, in all namespaces. */
 export async function deleteThreadCheckpoints(store: Store, threadId: string): Promise<void> {
-  await store.transaction(async (tx) => {
-    await store.rows(sql`delete from checkpoint_writes where thread_id = ${threadId}`, tx);
-    await store.rows(sql`delete from checkpoint_blobs where thread_id = ${threadId}`, tx);
-    await store.rows(sql`delete from checkpoints where thread_id = ${threadId}`, tx);
-  });
+  await store.rows(sql`
+    with w as (delete from checkpoint_writes where thread_id = ${threadId}),
+      b as (delete from checkpoint_blobs where thread_id = ${threadId})
+    delete from checkpoints where thread_id = ${threadId}`);
 }

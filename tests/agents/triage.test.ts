@@ -10,8 +10,11 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TriageAgent, type TriageModel } from '../../agents/triage/graph.js';
 import { parseModelSpec } from '../../agents/triage/model.js';
+import { loadNetworkFile } from '../../capabilities/network-file.js';
 import type { Network } from '../../capabilities/network-schema.js';
-import { loadExampleNetwork } from '../support/runtime.js';
+
+// Read directly (not through tests/support/runtime.ts) so these tests need no server.
+const loadExampleNetwork = () => loadNetworkFile('examples/network.yaml');
 
 /** A fake chat model that also keeps every conversation it was sent. */
 class RecordingChatModel extends FakeListChatModel {

@@ -8,11 +8,13 @@ import {
   ValueStreamGraph,
   type ValueStreamPorts,
 } from '../../agents/value-stream-graph.js';
-import { parseNetwork } from '../../capabilities/network-file.js';
+import { loadNetworkFile, parseNetwork } from '../../capabilities/network-file.js';
 import type { ValueStream } from '../../capabilities/value-stream-schema.js';
 import type { Store } from '../../store/database.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/database.js';
-import { loadExampleNetwork } from '../support/runtime.js';
+
+// Read directly (not through tests/support/runtime.ts) so these tests need no server.
+const loadExampleNetwork = () => loadNetworkFile('examples/network.yaml');
 
 function streamFrom(yaml: string): ValueStream {
   const network = parseNetwork(

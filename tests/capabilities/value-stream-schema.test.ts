@@ -1,9 +1,11 @@
 // Value streams in the network file are checked when the file loads: errors name the file, the path
 // inside it and the reason.
 import { describe, expect, it } from 'vitest';
-import { parseNetwork } from '../../capabilities/network-file.js';
+import { loadNetworkFile, parseNetwork } from '../../capabilities/network-file.js';
 import { FlowmeshError } from '../../work/errors.js';
-import { loadExampleNetwork } from '../support/runtime.js';
+
+// Read directly (not through tests/support/runtime.ts) so these tests need no server.
+const loadExampleNetwork = () => loadNetworkFile('examples/network.yaml');
 
 const header = `
 capabilities:
