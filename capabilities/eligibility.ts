@@ -1,7 +1,7 @@
 // Eligibility: which nodes may take a step, and why each node with the capability was left out.
 // Pure and in memory (no I/O), so a submission stays one database round trip.
 import type { Exclusion, StepRouting, WorkItemRecord } from '../work/records.js';
-import type { GuardStep, RouteCandidate, RouteGuard } from './hooks.js';
+import type { GuardStep, PolicyTrace, RouteCandidate, RouteGuard } from './hooks.js';
 import type { NodeState, Registry } from './registry.js';
 
 export interface Eligibility {
@@ -14,6 +14,8 @@ export interface Eligibility {
   reason: string | null;
   /** Rule ids that took part in the decision. */
   ruleIds: string[];
+  /** The policy version and rules of the decision (absent when no guard took part). */
+  policy?: PolicyTrace | undefined;
 }
 
 function nodeExclusion(node: NodeState, now: Date): Exclusion | undefined {
@@ -77,7 +79,12 @@ function atTier(
     exclusions.push(e);
     for (const r of e.ruleIds ?? []) ruleIds.add(r);
   }
-  return { eligibleNodes: verdict.allowed.map((c) => c.node.id), exclusions, ruleIds: [...ruleIds] };
+  return {
+    eligibleNodes: verdict.allowed.map((c) => c.node.id),
+    exclusions,
+    ruleIds: [...ruleIds],
+    policy: verdict.policy,
+  };
 }
 
 function describe(capability: string, exclusions: readonly Exclusion[]): string {

@@ -2,7 +2,9 @@
 // step is unroutable and a `no_capable_node` escalation is raised with the reason. Builds records
 // only; callers write them in their own transaction, then call publishRouted after commit.
 import type { Database } from '../store/database.js';
+import { insertDecisions } from '../store/decisions.js';
 import { insertEscalations, insertEvents, insertSteps } from '../store/router.js';
+import { type DecisionRecord, newDecision } from '../work/decision.js';
 import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
 import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
@@ -14,6 +16,7 @@ import {
   type HopRecord,
   type HopRecorder,
   noopHopRecorder,
+  type PolicyTrace,
   type RouteGuard,
 } from './hooks.js';
 import { createRegistry } from './registry.js';
@@ -25,6 +28,35 @@ export interface RoutedStep {
   events: NewEvent[];
   escalation: EscalationRecord | undefined;
   hops: HopRecord[];
+  /** The policy decision of this routing and the escalation its rules raised, to write with the step. */
+  policy: { decision: DecisionRecord | undefined; escalation: EscalationRecord | undefined };
+}
+
+/** One `policy` escalation for the rules of a decision that escalate (one per step and hook). */
+export function policyEscalation(
+  trace: PolicyTrace | undefined,
+  at: { workItemId: string; stepId: string | null; hook: string; now: Date },
+): EscalationRecord | undefined {
+  if (!trace || trace.escalations.length === 0) return undefined;
+  const order = ['low', 'medium', 'high', 'critical'] as const;
+  const severity = trace.escalations.reduce(
+    (s, e) => (order.indexOf(e.severity) > order.indexOf(s) ? e.severity : s),
+    trace.escalations[0]!.severity,
+  );
+  return newEscalation({
+    kind: 'policy',
+    severity,
+    workItemId: at.workItemId,
+    stepId: at.stepId,
+    reason: trace.escalations.map((e) => `${e.reason} (policy ${e.ruleId})`).join('; '),
+    details: {
+      hook: at.hook,
+      policyVersion: trace.version,
+      ruleIds: trace.escalations.map((e) => e.ruleId),
+      escalations: trace.escalations.map((e) => ({ ...e })),
+    },
+    now: at.now,
+  });
 }
 
 export function routeStep(core: Core, item: WorkItemRecord, step: StepRecord, now: Date): RoutedStep {
@@ -76,7 +108,28 @@ export function routeStep(core: Core, item: WorkItemRecord, step: StepRecord, no
     events.push(escalationOpenedEvent(escalation));
     hops.push(hop(item, routed, 'escalate', now, now, 'no_capable_node', e.ruleIds));
   }
-  return { step: routed, events, escalation, hops };
+  const decision = e.policy
+    ? newDecision({
+        workItemId: item.id,
+        stepId: step.id,
+        hook: 'route',
+        outcome: e.routing === 'routable' ? 'routed' : 'unroutable',
+        policyVersion: e.policy.version,
+        ruleIds: e.policy.ruleIds,
+        details: {
+          capability: step.capability,
+          tier: e.tier,
+          eligible: e.eligibleNodes,
+          exclusions: e.exclusions.map((x) => ({ ...x })),
+          escalations: e.policy.escalations.map((x) => ({ ...x })),
+          failures: e.policy.failures.map((x) => ({ ...x })),
+        },
+        at: now,
+      })
+    : undefined;
+  const policyX = policyEscalation(e.policy, { workItemId: item.id, stepId: step.id, hook: 'route', now });
+  if (policyX) events.push(escalationOpenedEvent(policyX));
+  return { step: routed, events, escalation, hops, policy: { decision, escalation: policyX } };
 }
 
 export function hop(
@@ -119,7 +172,9 @@ export async function insertRoutedStep(
   const queued = stepQueuedEvent(routed.step);
   if (input.data) queued.data = { ...queued.data, ...input.data };
   await insertEvents(core.store, tx, [queued, ...routed.events]);
-  if (routed.escalation) await insertEscalations(core.store, tx, [routed.escalation]);
+  const escalations = [routed.escalation, routed.policy.escalation].filter((x) => x !== undefined);
+  if (escalations.length) await insertEscalations(core.store, tx, escalations);
+  if (routed.policy.decision) await insertDecisions(core.store, tx, [routed.policy.decision]);
   return routed;
 }
 

@@ -2,7 +2,17 @@
 // an agent run) and the pending writes of its tasks. Values are the serializer's bytes, kept opaque;
 // metadata is jsonb so `list` can filter on it.
 import { sql } from 'drizzle-orm';
-import { customType, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  customType,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
@@ -56,4 +66,21 @@ export const checkpointBlobs = pgTable(
     blob: bytea('blob'),
   },
   (t) => [primaryKey({ columns: [t.threadId, t.checkpointNs, t.channel, t.version] })],
+);
+
+/**
+ * Which router step carries which step of an item's value stream: `<stream step>#<visit>` → steps.id.
+ * Routing a stream step twice (a restart between routing and the checkpoint) finds the row and stops.
+ */
+export const streamSteps = pgTable(
+  'stream_steps',
+  {
+    workItemId: uuid('work_item_id').notNull(),
+    stepKey: text('step_key').notNull(),
+    stepId: uuid('step_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workItemId, t.stepKey] }),
+    uniqueIndex('stream_steps_step_idx').on(t.stepId),
+  ],
 );
