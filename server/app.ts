@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Core } from '../capabilities/core.js';
+import type { Telemetry } from '../telemetry/setup.js';
 import type { EventFeed } from '../capabilities/event-feed.js';
 import { FlowmeshError, isFlowmeshError } from '../work/errors.js';
 import { type Authenticator, authMiddleware } from './auth.js';
@@ -16,12 +17,16 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerTelemetryRoutes } from './routes/telemetry.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerWorkItemRoutes } from './routes/work-items.js';
+import { traceRequests } from './tracing.js';
 import { validationError } from './validation.js';
 
 export interface AppOptions {
   core: Core;
+  /** Tracing, the span store and flow metrics behind /v1/traces, /v1/value-streams, /metrics. */
+  telemetry?: Telemetry | undefined;
   auth: Authenticator;
   bodyLimit: number;
   docsAssets?: DocsAssets | undefined;
@@ -43,12 +48,14 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   });
 
   app.use('*', requestId());
+  app.use('*', traceRequests(options.telemetry?.config.disabled ? undefined : options.telemetry?.tracer));
   app.use('*', limitBody(options.bodyLimit));
-  app.use('*', requireJsonBody());
+  app.use('*', requireJsonBody({ except: ['/v1/traces'] }));
   app.use('/v1/*', authMiddleware(auth));
 
   registerSystemRoutes(app, core);
   registerWorkItemRoutes(app, core);
+  if (options.telemetry) registerTelemetryRoutes(app, core, options.telemetry);
   registerApiKeyRoutes(app, core, auth);
   registerWebhookRoutes(app, core);
   registerNodeRoutes(app, core);

@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start; nothing else reads process.env.
 import { z } from 'zod';
+import { type TelemetryConfig, TelemetryEnvSchema, telemetryConfigFrom } from '../telemetry/config.js';
 import { FlowmeshError, formatPath } from '../work/errors.js';
 import { DEFAULT_ALLOWED_ORIGINS, parseOriginPattern } from './mcp/origin.js';
 
@@ -68,10 +69,12 @@ export interface Config {
   idempotencyTtlMs: number;
   /** Whether start-up may create and print a development admin key. */
   devCredentials: boolean;
+  /** OpenTelemetry (OTEL_* variables) and span-store retention. */
+  telemetry: TelemetryConfig;
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchema.extend(TelemetryEnvSchema.shape).safeParse(env);
   if (!parsed.success) {
     const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
     throw new FlowmeshError(
@@ -97,5 +100,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     allowedOrigins: e.FLOWMESH_ALLOWED_ORIGINS,
     idempotencyTtlMs: 24 * 3600 * 1000,
     devCredentials: true,
+    telemetry: telemetryConfigFrom(e),
   };
 }

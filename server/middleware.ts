@@ -19,10 +19,12 @@ export function requestId(): MiddlewareHandler<AppEnv> {
 }
 
 /** Requests that carry a body must say it is JSON; others get 415 naming what they sent. */
-export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+export function requireJsonBody(options: { except?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
+  const except = new Set(options.except ?? []);
   return async function checkContentType(c, next) {
     const method = c.req.method;
-    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    // Routes in `except` take other media types (OTLP protobuf) and check Content-Type themselves.
+    if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && !except.has(c.req.path)) {
       const length = c.req.header('content-length');
       const type = c.req.header('content-type');
       const hasBody =

@@ -12,6 +12,7 @@ import { createPolicyHolder, type PolicyHolder } from '../policies/holder.js';
 import { buildPolicySet, loadPolicySet } from '../policies/load.js';
 import { openStore, type Store } from '../store/database.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
+import { createTelemetry, type Telemetry } from '../telemetry/setup.js';
 import { type Clock, systemClock } from '../work/clock.js';
 import { type Logger, silentLogger } from '../work/logger.js';
 import { createApp } from './app.js';
@@ -24,6 +25,8 @@ export interface Runtime extends Core {
   config: Config;
   auth: Authenticator;
   app: OpenAPIHono<AppEnv>;
+  /** Tracing, hop spans, the span store and flow metrics. */
+  telemetry: Telemetry;
   /** Live events for SSE subscribers (polls the event log while someone is subscribed). */
   eventFeed: EventFeed;
   /** The running policy set; replaced by PUT /v1/policies, SIGHUP and (in development) the file watch. */
@@ -62,7 +65,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
+  const telemetry = createTelemetry({ config: config.telemetry, store, clock, logger });
   const router = createRouter({
+    hops: telemetry.recorder,
     store,
     logger,
     network,
@@ -81,6 +86,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const app = createApp({
     core,
     auth,
+    telemetry,
     bodyLimit: config.bodyLimit,
     docsAssets: options.docsAssets,
     allowedOrigins: config.allowedOrigins,
@@ -94,6 +100,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     config,
     auth,
     app,
+    telemetry,
     eventFeed,
     policies,
     startBackground() {
@@ -108,11 +115,23 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       const timer = setInterval(sweep, 10 * 60 * 1000);
       timer.unref?.();
       timers.push(timer);
+      const sweepSpans = async () => {
+        try {
+          const n = await telemetry.sweep();
+          if (n > 0) logger.debug('spans past retention deleted', { count: n });
+        } catch (error) {
+          logger.warn('span retention sweep failed', { error: String(error) });
+        }
+      };
+      const spanTimer = setInterval(sweepSpans, 60 * 60 * 1000);
+      spanTimer.unref?.();
+      timers.push(spanTimer);
     },
     async close() {
       for (const t of timers) clearInterval(t);
       await router.wakeups.close();
       eventFeed.close();
+      await telemetry.shutdown();
       await store.close();
     },
   };

@@ -1,0 +1,69 @@
+// The router's HopRecorder, implemented with hop spans. After a hop that can end an item (work,
+// handoff, escalate, route), the item's state is checked off the request path; an item that ended
+// gets its root span (submission → end), which carries the lead time.
+import type { Store } from '../store/database.js';
+import { findEndedItems } from '../store/spans.js';
+import type { Logger } from '../work/logger.js';
+import type { HopInput, HopTracer } from './hops.js';
+
+export interface TelemetryHopRecorder {
+  record(hop: HopInput): void;
+  /** Resolves once the pending item-end checks are done (reads call it before querying). */
+  settle(): Promise<void>;
+}
+
+export function createHopRecorder(deps: {
+  hops: HopTracer;
+  store: Store;
+  logger: Logger;
+}): TelemetryHopRecorder {
+  const { hops, store, logger } = deps;
+  let pending = new Set<string>();
+  const ended = new Set<string>();
+  let running: Promise<void> = Promise.resolve();
+  let scheduled = false;
+
+  const check = async () => {
+    scheduled = false;
+    const ids = [...pending].filter((id) => !ended.has(id));
+    pending = new Set();
+    if (ids.length === 0) return;
+    try {
+      for (const item of await findEndedItems(store.db, ids)) {
+        if (ended.has(item.id)) continue;
+        ended.add(item.id);
+        if (ended.size > 50_000) ended.clear();
+        hops.recordItemEnd({
+          workItemId: item.id,
+          workItemKind: item.kind,
+          traceparent: item.traceparent,
+          state: item.state,
+          createdAt: item.createdAt,
+          endedAt: item.updatedAt,
+        });
+      }
+    } catch (error) {
+      logger.warn('item end check failed', { error: String(error) });
+    }
+  };
+
+  return {
+    record(hop) {
+      hops.record(hop);
+      if (hop.hop !== 'wait') {
+        pending.add(hop.workItemId);
+        if (!scheduled) {
+          scheduled = true;
+          running = running.then(check);
+        }
+      }
+    },
+    settle() {
+      if (pending.size > 0 && !scheduled) {
+        scheduled = true;
+        running = running.then(check);
+      }
+      return running;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// Builds the telemetry of one runtime from its TelemetryConfig: a TracerProvider of its own (never the
+// global one, so tests can build many), OTLP/HTTP export when an endpoint is set, the span store, hop
+// spans and the flow metrics.
+import type { Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Store } from '../store/database.js';
+import type { Clock } from '../work/clock.js';
+import type { Logger } from '../work/logger.js';
+import type { TelemetryConfig } from './config.js';
+import { createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
+import { createHopTracer, type HopTracer } from './hops.js';
+import { createFlowInstruments, type FlowInstruments } from './metrics.js';
+import { HopRecordingSampler, samplerFor } from './sampling.js';
+import { PresetIdGenerator } from './span-ids.js';
+import { createSpanStoreWriter, SpanStoreProcessor, type SpanStoreWriter } from './span-store.js';
+
+export interface Telemetry {
+  config: TelemetryConfig;
+  resource: Resource;
+  /** For HTTP server spans and anything else the edges trace. */
+  tracer: Tracer;
+  hops: HopTracer;
+  /** The router's HopRecorder: hop spans plus the item's root span once it ends. */
+  recorder: TelemetryHopRecorder;
+  spanStore: SpanStoreWriter;
+  /** Stores everything recorded so far (without waiting for trace export). */
+  flushStore(): Promise<void>;
+  metrics: FlowInstruments;
+  /** Exports and stores everything recorded so far. */
+  forceFlush(): Promise<void>;
+  /** Deletes spans older than the retention setting; returns how many. */
+  sweep(): Promise<number>;
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryDeps {
+  config: TelemetryConfig;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  version?: string;
+  /** Extra span processors (tests, benchmarks). */
+  spanProcessors?: SpanProcessor[];
+}
+
+export function createTelemetry(deps: TelemetryDeps): Telemetry {
+  const { config, store, clock, logger } = deps;
+  const resource = defaultResource().merge(
+    resourceFromAttributes({
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+      'service.version': deps.version ?? '0.1.0',
+    }),
+  );
+  const spanStore = createSpanStoreWriter({ store, logger });
+  const processors: SpanProcessor[] = [new SpanStoreProcessor(spanStore), ...(deps.spanProcessors ?? [])];
+  if (config.tracesEndpoint && !config.disabled) {
+    const exporter = new OTLPTraceExporter({ url: config.tracesEndpoint, headers: config.headers });
+    processors.push(new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 8192 }));
+  }
+  const ids = new PresetIdGenerator();
+  const provider = new BasicTracerProvider({
+    resource,
+    sampler: new HopRecordingSampler(samplerFor(config.sampler, config.samplerRatio)),
+    idGenerator: ids,
+    spanProcessors: processors,
+  });
+  const tracer = provider.getTracer('flowmesh', deps.version ?? '0.1.0');
+  const metrics = createFlowInstruments({ config, resource, store, clock, logger });
+  const hopTracer = createHopTracer({ tracer, ids, logger });
+  const hops: HopTracer = {
+    record: (hop) => hopTracer.record(hop),
+    recordItemEnd(end) {
+      hopTracer.recordItemEnd(end);
+      if (end.state === 'done') {
+        const seconds = Math.max(0, end.endedAt.getTime() - end.createdAt.getTime()) / 1000;
+        metrics.leadTime.record(seconds, { 'flowmesh.work_item.kind': end.workItemKind });
+      }
+    },
+  };
+  const recorder = createHopRecorder({ hops, store, logger });
+  return {
+    config,
+    resource,
+    tracer,
+    hops,
+    recorder,
+    spanStore,
+    async flushStore() {
+      await recorder.settle();
+      await spanStore.flush();
+    },
+    metrics,
+    async forceFlush() {
+      await recorder.settle();
+      await provider.forceFlush();
+      await spanStore.flush();
+    },
+    sweep() {
+      return spanStore.sweep(new Date(clock.now().getTime() - config.spanRetentionDays * 86_400_000));
+    },
+    async shutdown() {
+      await recorder.settle();
+      await provider.shutdown().catch((error: unknown) => {
+        logger.warn('trace export did not shut down cleanly', { error: String(error) });
+      });
+      await metrics.shutdown().catch(() => {});
+      await spanStore.close();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Writes hop, item and agent spans to the span store in batches, off the request path. A crash loses
+// at most the unflushed batch of spans, never work state (that lives in the event log).
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Store } from '../store/database.js';
+import { deleteSpansEndedBefore, insertSpans } from '../store/spans.js';
+import type { Logger } from '../work/logger.js';
+import { rowFromReadableSpan, type SpanRow } from './span-row.js';
+
+export interface SpanStoreWriter {
+  enqueue(rows: readonly SpanRow[]): void;
+  /** Writes everything queued so far; resolves when it is stored. */
+  flush(): Promise<void>;
+  /** Deletes spans that ended before `cutoff`. */
+  sweep(cutoff: Date): Promise<number>;
+  pending(): number;
+  /** Spans dropped because the queue was full or a write failed. */
+  dropped(): number;
+  close(): Promise<void>;
+}
+
+export interface SpanStoreOptions {
+  store: Store;
+  logger: Logger;
+  maxBatch?: number;
+  flushIntervalMs?: number;
+  /** Beyond this many queued spans new ones are dropped (and counted) rather than growing memory. */
+  maxQueue?: number;
+}
+
+export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWriter {
+  const { store, logger } = options;
+  const maxBatch = options.maxBatch ?? 512;
+  const maxQueue = options.maxQueue ?? 100_000;
+  let queue: SpanRow[] = [];
+  let dropped = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const writeQueued = async () => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        await insertSpans(store.db, batch);
+      } catch (error) {
+        // Spans are derived data: log and drop, never let telemetry break the work path.
+        dropped += batch.length;
+        logger.warn('span store write failed; batch dropped', { spans: batch.length, error: String(error) });
+      }
+    }
+  };
+  const flush = () => {
+    chain = chain.then(writeQueued);
+    return chain;
+  };
+
+  const timer = setInterval(() => {
+    if (queue.length > 0) void flush();
+  }, options.flushIntervalMs ?? 1000);
+  timer.unref?.();
+
+  return {
+    enqueue(rows) {
+      if (closed) return;
+      for (const r of rows) {
+        if (queue.length >= maxQueue) dropped += 1;
+        else queue.push(r);
+      }
+      if (queue.length >= maxBatch) void flush();
+    },
+    flush,
+    async sweep(cutoff) {
+      return deleteSpansEndedBefore(store.db, cutoff);
+    },
+    pending: () => queue.length,
+    dropped: () => dropped,
+    async close() {
+      clearInterval(timer);
+      await flush();
+      closed = true;
+    },
+  };
+}
+
+/** The span processor that hands finished hop and item spans (sampled or only recorded) to the writer. */
+export class SpanStoreProcessor implements SpanProcessor {
+  constructor(private readonly writer: SpanStoreWriter) {}
+
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const row = rowFromReadableSpan(span);
+    if (row) this.writer.enqueue([row]);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.writer.flush();
+  }
+}
