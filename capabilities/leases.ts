@@ -134,7 +134,10 @@ export async function completeStep(
         at: now,
       },
     ];
-    const required = core.router.guard.onComplete(item, step, input.result);
+    const required = core.router.guard.onComplete(item, step, input.result, {
+      node: step.nodeId ? core.router.registry.node(step.nodeId) : undefined,
+      confidence: input.confidence,
+    }).required;
     let seq = required.length ? await nextSeq(core.store, tx, item.id) : 0;
     for (const r of required) {
       routed.push(
