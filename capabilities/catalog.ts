@@ -1,8 +1,9 @@
-// What a caller may see of the network: every capability, and for a node-bound key which of them its
-// node provides and how well. Read by GET-style edges (the MCP tool and resource) alike.
+// What an agent sees of the network: every capability (the same listing as GET /v1/capabilities) and,
+// for a node-bound key, which of them its node may claim and how well it does them.
 import type { JsonObject } from '../work/json.js';
 import type { Principal } from '../work/principal.js';
 import type { Core } from './core.js';
+import { listCapabilities } from './network.js';
 import type { NodeKind } from './network-schema.js';
 
 export interface CapabilityView {
@@ -12,8 +13,12 @@ export interface CapabilityView {
   inputSchema: JsonObject | null;
   leaseSeconds: number;
   maxAttempts: number;
-  /** The caller's node's proficiency 0..1, or null when its node does not provide the capability. */
+  /** Steps queued at the capability now. */
+  queueDepth: number;
+  /** The caller's node's proficiency 0..1, or null when its node does not list the capability. */
   proficiency: number | null;
+  /** Whether claim_work can give the caller's node steps of this capability (its own or a fallback tier). */
+  claimable: boolean;
 }
 
 export interface CatalogNodeView {
@@ -31,9 +36,12 @@ export interface CapabilityCatalog {
   capabilities: CapabilityView[];
 }
 
-export function listCapabilitiesFor(core: Core, principal: Principal): CapabilityCatalog {
-  const node = principal.nodeId ? core.network.nodes.find((n) => n.id === principal.nodeId) : undefined;
+export async function listCapabilitiesFor(core: Core, principal: Principal): Promise<CapabilityCatalog> {
+  const registry = core.router.registry;
+  const node = principal.nodeId ? registry.node(principal.nodeId) : undefined;
   const proficiency = new Map(node?.capabilities.map((c) => [c.capability, c.proficiency]) ?? []);
+  const claimable = new Set(node ? registry.claimable(node.id) : []);
+  const capabilities = await listCapabilities(core);
   return {
     node: node
       ? {
@@ -45,13 +53,15 @@ export function listCapabilitiesFor(core: Core, principal: Principal): Capabilit
           availability: node.availability,
         }
       : null,
-    capabilities: core.network.capabilities.map((c) => ({
+    capabilities: capabilities.map((c) => ({
       id: c.id,
       description: c.description,
       inputSchema: c.inputSchema ?? null,
       leaseSeconds: c.leaseSeconds,
       maxAttempts: c.maxAttempts,
+      queueDepth: c.queueDepth,
       proficiency: proficiency.get(c.id) ?? null,
+      claimable: claimable.has(c.id),
     })),
   };
 }

@@ -23,6 +23,8 @@ export interface Claim {
   workItem: Omit<WorkItem, 'steps'>;
   step: Step;
   lease: { token: string; expiresAt: string };
+  /** The item's W3C trace context: the claimer's own spans join the item's trace under it. */
+  traceparent: string;
 }
 
 /** Admins and operators may act for any node (human teams claim with operator keys); agent keys only for their own. */
@@ -49,6 +51,7 @@ export function claimView(c: StepWithItem): Claim {
     workItem,
     step: stepView(c.step),
     lease: { token: c.step.leaseToken ?? '', expiresAt: c.step.leaseExpiresAt?.toISOString() ?? '' },
+    traceparent: c.item.traceparent,
   };
 }
 

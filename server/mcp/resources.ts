@@ -56,7 +56,7 @@ export async function readResource(
   ctx: { core: Core; principal: Principal },
   uri: string,
 ): Promise<ReadResourceResult> {
-  if (uri === CAPABILITIES_URI) return json(uri, listCapabilitiesFor(ctx.core, ctx.principal));
+  if (uri === CAPABILITIES_URI) return json(uri, await listCapabilitiesFor(ctx.core, ctx.principal));
   const match = WORK_ITEM_RE.exec(uri);
   if (!match?.[1]) {
     throw new McpError(

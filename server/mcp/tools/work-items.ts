@@ -26,7 +26,9 @@ const CapabilityViewSchema = z.object({
   inputSchema: z.record(z.string(), z.unknown()).nullable(),
   leaseSeconds: z.int(),
   maxAttempts: z.int(),
+  queueDepth: z.int(),
   proficiency: z.number().nullable(),
+  claimable: z.boolean(),
 });
 
 export const CapabilityCatalogSchema = z.object({
@@ -47,18 +49,18 @@ export const listCapabilitiesTool = defineTool({
   name: 'list_capabilities',
   title: 'List capabilities',
   description:
-    'Every capability of the network with its input schema and lease length; proficiency is set for the ' +
-    'capabilities your node provides (those are what claim_work can give you).',
+    'Every capability of the network with its input schema, lease length and queue depth; claimable marks ' +
+    'the ones claim_work can give your node, proficiency how well your node does them.',
   input: z.strictObject({}),
   output: CapabilityCatalogSchema,
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run(ctx) {
-    const catalog = listCapabilitiesFor(ctx.core, ctx.principal);
-    const mine = catalog.capabilities.filter((c) => c.proficiency !== null).map((c) => c.id);
+    const catalog = await listCapabilitiesFor(ctx.core, ctx.principal);
+    const mine = catalog.capabilities.filter((c) => c.claimable).map((c) => c.id);
     return {
       structured: catalog,
       text: catalog.node
-        ? `${catalog.capabilities.length} capabilities; node ${catalog.node.id} provides ${mine.join(', ') || 'none'}.`
+        ? `${catalog.capabilities.length} capabilities; node ${catalog.node.id} may claim ${mine.join(', ') || 'nothing'}.`
         : `${catalog.capabilities.length} capabilities; this key is bound to no node.`,
     };
   },
