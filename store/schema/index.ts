@@ -3,6 +3,7 @@ export * from './access.js';
 export * from './checkpoints.js';
 export * from './escalations.js';
 export * from './network.js';
+export * from './policies.js';
 export * from './telemetry.js';
 export * from './webhooks.js';
 export * from './work.js';
