@@ -6,6 +6,7 @@ export const EVENT_TYPES = [
   'work_item.done',
   'work_item.failed',
   'work_item.cancelled',
+  'work_item.rejected',
   'step.queued',
   'step.claimed',
   'step.heartbeat',

@@ -15,10 +15,12 @@ const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
 };
 
 const ITEM_TRANSITIONS: Record<WorkItemState, readonly WorkItemState[]> = {
-  open: ['done', 'failed', 'cancelled'],
+  // open → rejected: a step a policy required (approval, review) answered {approved: false}.
+  open: ['done', 'failed', 'cancelled', 'rejected'],
   done: [],
   failed: [],
   cancelled: [],
+  rejected: [],
 };
 
 export function canTransitionStep(from: StepState, to: StepState): boolean {

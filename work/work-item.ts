@@ -58,7 +58,8 @@ export const STEP_STATES = ['queued', 'claimed', 'completed', 'failed', 'handed_
 export type StepState = (typeof STEP_STATES)[number];
 export const StepStateSchema = z.enum(STEP_STATES);
 
-export const WORK_ITEM_STATES = ['open', 'done', 'failed', 'cancelled'] as const;
+/** `rejected`: an approval or review step that a policy required came back not approved. */
+export const WORK_ITEM_STATES = ['open', 'done', 'failed', 'cancelled', 'rejected'] as const;
 export type WorkItemState = (typeof WORK_ITEM_STATES)[number];
 export const WorkItemStateSchema = z.enum(WORK_ITEM_STATES);
 

@@ -27,6 +27,7 @@ const LEGAL_ITEM_MOVES: [WorkItemState, WorkItemState][] = [
   ['open', 'done'],
   ['open', 'failed'],
   ['open', 'cancelled'],
+  ['open', 'rejected'],
 ];
 
 const allPairs = <S extends string>(states: readonly S[]): [S, S][] =>
@@ -88,7 +89,7 @@ describe('work-item state machine', () => {
     expect(error.details).toEqual({ state: from, attempted: to });
   });
 
-  it('treats done, failed and cancelled as final', () => {
-    expect(WORK_ITEM_STATES.filter(isTerminalItem)).toEqual(['done', 'failed', 'cancelled']);
+  it('treats done, failed, cancelled and rejected as final', () => {
+    expect(WORK_ITEM_STATES.filter(isTerminalItem)).toEqual(['done', 'failed', 'cancelled', 'rejected']);
   });
 });
