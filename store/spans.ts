@@ -55,7 +55,8 @@ export async function listItemSpans(db: Database, workItemId: string): Promise<S
     .select()
     .from(spans)
     .where(eq(spans.workItemId, workItemId))
-    .orderBy(asc(spans.startAt), asc(spans.endAt));
+    // The item's root span first, then by time; a zero-length route hop before the wait it starts.
+    .orderBy(asc(spans.startAt), sql`case when ${spans.source} = 'item' then 0 else 1 end`, asc(spans.endAt));
   return rows.map(toStored);
 }
 

@@ -2,6 +2,7 @@
 // work span (or earlier agent span) they hang under, so they count as work time of that step.
 import type { Store } from '../store/database.js';
 import { findWorkItemByTrace, listItemSteps, listTraceSpans } from '../store/spans.js';
+import { parseTraceparent } from '../work/ids.js';
 import { ATTR } from './attributes.js';
 import type { DecodedSpan } from './otlp-decode.js';
 import { stepSpanId } from './span-ids.js';
@@ -20,6 +21,7 @@ interface StepRef {
   capability: string;
   attempt: number;
   nodeId: string | null;
+  state: string;
 }
 
 export async function ingestAgentSpans(
@@ -51,6 +53,10 @@ export async function ingestAgentSpans(
     const stepById = new Map(steps.map((s) => [s.id, s]));
     const owner = new Map<string, StepRef>();
     for (const s of steps) for (let a = 1; a <= s.attempt; a++) owner.set(stepSpanId(s.id, a), s);
+    // A claimer given the item's own traceparent (not the step's) works on the one step it holds.
+    const claimed = steps.filter((s) => s.state === 'claimed');
+    const rootSpanId = parseTraceparent(item.traceparent)?.spanId;
+    if (rootSpanId && claimed.length === 1 && claimed[0]) owner.set(rootSpanId, claimed[0]);
     for (const stored of await listTraceSpans(deps.store.db, traceId)) {
       const step = stored.stepId ? stepById.get(stored.stepId) : undefined;
       if (step) owner.set(stored.spanId, step);

@@ -4,39 +4,8 @@
 
 import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
 import { RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
-import { formatTraceparent, parseTraceparent } from '../work/ids.js';
 
-/** FNV-1a over the string with two seeds: 16 hex digits, never all zero. */
-export function stepSpanId(stepId: string, attempt: number): string {
-  const input = `${stepId}:${attempt}`;
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193) >>> 0;
-    b = Math.imul(b ^ c, 0x01000193 + 2) >>> 0;
-  }
-  const id = a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
-  return id === '0000000000000000' ? '0000000000000001' : id;
-}
-
-/**
- * The traceparent a node continues while it works on a step: the item's trace, parented to the
- * step's (future) work span. Returns undefined when the item's traceparent is malformed.
- */
-export function stepTraceparent(
-  itemTraceparent: string,
-  stepId: string,
-  attempt: number,
-): string | undefined {
-  const parent = parseTraceparent(itemTraceparent);
-  if (!parent) return undefined;
-  return formatTraceparent({
-    traceId: parent.traceId,
-    spanId: stepSpanId(stepId, attempt),
-    sampled: parent.sampled,
-  });
-}
+export { stepSpanId, stepTraceparent } from '../work/trace-context.js';
 
 /** An IdGenerator that returns chosen ids for the span being started inside `withIds`. */
 export class PresetIdGenerator implements IdGenerator {
