@@ -76,12 +76,11 @@ export function problemBody(
 }
 
 export function problemResponse(c: Context, error: FlowmeshError): Response {
-  const body = problemBody(
-    error,
-    new URL(c.req.url).pathname,
-    c.get('requestId' as never) as string | undefined,
-  );
+  const requestId = c.get('requestId' as never) as string | undefined;
+  const body = problemBody(error, new URL(c.req.url).pathname, requestId);
+  // A fresh Response drops headers set on the context, so the request id is echoed here too.
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (requestId) headers['x-request-id'] = requestId;
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="flowmesh"';
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

@@ -6,7 +6,7 @@ export type ValidationTarget = 'json' | 'query' | 'param' | 'header' | 'form' | 
 
 export function validationError(error: z.ZodError, target: ValidationTarget): FlowmeshError {
   const prefix = target === 'json' ? '' : `${target === 'param' ? 'path' : target}.`;
-  const errors = error.issues.flatMap((issue) => {
+  const all = error.issues.flatMap((issue) => {
     // zod reports unknown keys once for all of them; name each one.
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => ({
@@ -20,6 +20,13 @@ export function validationError(error: z.ZodError, target: ValidationTarget): Fl
         ? 'required'
         : issue.message;
     return [{ path: prefix + (path || '(body)'), message }];
+  });
+  // One message per field: a value can fail several checks at once (format and range); the first says enough.
+  const seen = new Set<string>();
+  const errors = all.filter((e) => {
+    if (seen.has(e.path)) return false;
+    seen.add(e.path);
+    return true;
   });
   const first = errors[0];
   const summary = first ? `${first.path}: ${first.message}` : 'validation failed';

@@ -4,6 +4,7 @@ import { loadNetworkFile } from '../../capabilities/network-file.js';
 import type { Network } from '../../capabilities/network-schema.js';
 import type { PolicySource } from '../../policies/compile.js';
 import { parseConfig } from '../../server/config.js';
+import type { DocsAssets } from '../../server/docs.js';
 import { createRuntime, type Runtime } from '../../server/runtime.js';
 import { type ManualClock, manualClock } from '../../work/clock.js';
 import type { Role } from '../../work/principal.js';
@@ -53,6 +54,8 @@ export async function createTestRuntime(
     env?: Record<string, string>;
     /** Rule files; default none, unless env names FLOWMESH_POLICIES. */
     policies?: PolicySource[];
+    /** Swagger UI assets for /docs (none by default). */
+    docsAssets?: DocsAssets;
   } = {},
 ): Promise<TestRuntime> {
   const database = await createTestDatabase();
@@ -67,6 +70,7 @@ export async function createTestRuntime(
     clock,
     network: options.network ?? (await loadExampleNetwork()),
     policies: options.policies ?? (options.env?.FLOWMESH_POLICIES ? undefined : []),
+    docsAssets: options.docsAssets,
   });
 
   async function request<T>(
