@@ -25,6 +25,7 @@ import type { Step, WorkItem } from '../work/work-item.js';
 import { assertActsFor } from './claims.js';
 import type { Core } from './core.js';
 import type { HopRecord } from './hooks.js';
+import { policyGate, recordCompletion, rejectItem } from './policy-completion.js';
 import { hop, insertRoutedStep, publishRouted, type RoutedStep, safeRecord } from './router.js';
 
 export interface LeaseRef {
@@ -120,6 +121,9 @@ export async function completeStep(
     held = await holdStep(core, tx, principal, input, now);
     const { step, item } = held;
     assertStepTransition(step.state, 'completed', step.id);
+    // A step a policy required answers {approved, note?}; not approved ends the item as rejected.
+    const gate = await policyGate(core, tx, item, step, input.result);
+    if (gate.rejected) return rejectItem(core, tx, { item, step, gate, result: input.result, now });
     await finishStep(core.store, tx, { stepId: step.id, state: 'completed', now, result: input.result });
     const events: NewEvent[] = [
       {
@@ -134,10 +138,12 @@ export async function completeStep(
         at: now,
       },
     ];
-    const required = core.router.guard.onComplete(item, step, input.result, {
+    const verdict = core.router.guard.onComplete(item, step, input.result, {
       node: step.nodeId ? core.router.registry.node(step.nodeId) : undefined,
       confidence: input.confidence,
-    }).required;
+    });
+    const required = verdict.required;
+    gate.dropRepeated(required);
     let seq = required.length ? await nextSeq(core.store, tx, item.id) : 0;
     for (const r of required) {
       routed.push(
@@ -150,8 +156,13 @@ export async function completeStep(
         }),
       );
     }
-    if (required.length === 0) {
-      await updateItem(core.store, tx, { id: item.id, state: 'done', now, result: input.result });
+    if (required.length === 0 && gate.mayFinish) {
+      await updateItem(core.store, tx, {
+        id: item.id,
+        state: 'done',
+        now,
+        result: gate.result(input.result),
+      });
       events.push({
         workItemId: item.id,
         stepId: null,
@@ -160,12 +171,26 @@ export async function completeStep(
         at: now,
       });
     }
+    await recordCompletion(core, tx, {
+      item,
+      step,
+      gate,
+      policy: verdict.policy,
+      required,
+      routed,
+      confidence: input.confidence,
+      now,
+    });
     await insertEvents(core.store, tx, events);
     await record(core, tx, step.nodeId, true, now);
     const view = await itemView(
       tx,
-      { ...item, updatedAt: now, ...(required.length ? {} : { result: input.result }) },
-      required.length ? undefined : 'done',
+      {
+        ...item,
+        updatedAt: now,
+        ...(required.length || !gate.mayFinish ? {} : { result: gate.result(input.result) }),
+      },
+      required.length || !gate.mayFinish ? undefined : 'done',
     );
     return { workItem: view, step: view.steps.find((s) => s.id === step.id) ?? stepView(step) };
   });
