@@ -11,22 +11,13 @@ import {
   countHeld,
   eligibleDepths,
   findHeldSteps,
-  findQueuedSteps,
-  insertEscalations,
   insertEvents,
   queueStats,
-  type RoutingUpdate,
   requeueSteps,
-  resolveEscalations,
-  updateRouting,
 } from '../store/router.js';
 import { FlowmeshError } from '../work/errors.js';
-import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
-import type { NewEvent } from '../work/events.js';
 import type { Principal } from '../work/principal.js';
 import type { Core } from './core.js';
-import { computeEligibility } from './eligibility.js';
-import type { HopRecord } from './hooks.js';
 import {
   type Availability,
   type Capability,
@@ -36,7 +27,7 @@ import {
   NodeSchema,
 } from './network-schema.js';
 import type { NodeState } from './registry.js';
-import { hop, safeRecord } from './router.js';
+import { publishReroute, rerouteQueued } from './reroute.js';
 
 function assertManages(principal: Principal): void {
   if (principal.role !== 'admin' && principal.role !== 'operator') {
@@ -277,128 +268,13 @@ function capabilitiesOf(core: Core, node: NetworkNode): Set<string> {
   return caps;
 }
 
-const PAGE = 1000;
-
-/**
- * Re-computes eligibility of the queued steps of some capabilities, in pages. A step that loses its
- * last eligible node becomes unroutable (escalation); one that gains a node becomes routable again
- * (its no_capable_node escalation is resolved). Returns how many steps changed.
- */
+/** Re-computes eligibility of the queued steps of some capabilities (see rerouteQueued). */
 export async function recomputeEligibility(core: Core, capabilities: Iterable<string>): Promise<number> {
   const caps = [...new Set(capabilities)];
   if (caps.length === 0) return 0;
-  const { registry, guard } = core.router;
-  let changed = 0;
-  let afterId: string | undefined;
-  const woken = new Set<string>();
-  const hops: HopRecord[] = [];
-  for (;;) {
-    const page = await findQueuedSteps(core.store, core.store.db, {
-      capabilities: caps,
-      afterId,
-      limit: PAGE,
-    });
-    if (page.length === 0) break;
-    afterId = page.at(-1)?.step.id;
-    const now = core.clock.now();
-    const updates: RoutingUpdate[] = [];
-    const escalations: EscalationRecord[] = [];
-    const events: NewEvent[] = [];
-    const nowRoutable: string[] = [];
-    for (const { step, item } of page) {
-      const e = computeEligibility({ registry, guard, item, step, tier: step.tier, now });
-      const same =
-        e.routing === step.routing &&
-        e.tier === step.tier &&
-        e.eligibleNodes.length === step.eligibleNodes.length &&
-        e.eligibleNodes.every((n, i) => n === step.eligibleNodes[i]) &&
-        JSON.stringify(e.exclusions) === JSON.stringify(step.exclusions);
-      if (same) continue;
-      updates.push({
-        stepId: step.id,
-        eligibleNodes: e.eligibleNodes,
-        exclusions: e.exclusions,
-        routing: e.routing,
-        tier: e.tier,
-      });
-      events.push({
-        workItemId: item.id,
-        stepId: step.id,
-        type: 'step.rerouted',
-        data: { capability: step.capability, eligibleNodes: e.eligibleNodes, routing: e.routing },
-        at: now,
-      });
-      if (e.tier > step.tier) {
-        events.push({
-          workItemId: item.id,
-          stepId: step.id,
-          type: 'step.widened',
-          data: {
-            capability: step.capability,
-            fromTier: step.tier,
-            toTier: e.tier,
-            why: 'lower tiers have no eligible node',
-          },
-          at: now,
-        });
-      }
-      if (e.routing === 'unroutable' && step.routing === 'routable') {
-        const x = newEscalation({
-          kind: 'no_capable_node',
-          severity: 'high',
-          workItemId: item.id,
-          stepId: step.id,
-          reason: e.reason ?? `no node may take ${step.capability}`,
-          details: { capability: step.capability, exclusions: e.exclusions.map((v) => ({ ...v })) },
-          now,
-        });
-        escalations.push(x);
-        events.push(escalationOpenedEvent(x));
-        hops.push(hop(item, step, 'escalate', now, now, 'no_capable_node', e.ruleIds));
-      }
-      if (e.routing === 'routable') {
-        woken.add(step.capability);
-        if (step.routing === 'unroutable') nowRoutable.push(step.id);
-      }
-    }
-    if (updates.length > 0) {
-      await core.store.transaction(async (tx) => {
-        const done = new Set(await updateRouting(core.store, tx, updates));
-        changed += done.size;
-        await insertEvents(
-          core.store,
-          tx,
-          events.filter((ev) => ev.stepId === null || done.has(ev.stepId)),
-        );
-        await insertEscalations(
-          core.store,
-          tx,
-          escalations.filter((x) => x.stepId !== null && done.has(x.stepId)),
-        );
-        const resolved = await resolveEscalations(core.store, tx, {
-          stepIds: nowRoutable.filter((id) => done.has(id)),
-          kind: 'no_capable_node',
-          now,
-          resolution: { by: 'router', note: 'a node became eligible' },
-        });
-        await insertEvents(
-          core.store,
-          tx,
-          resolved.map((r) => ({
-            workItemId: r.work_item_id,
-            stepId: r.step_id,
-            type: 'escalation.resolved',
-            data: { escalationId: r.id, by: 'router' },
-            at: now,
-          })),
-        );
-      });
-    }
-    if (page.length < PAGE) break;
-  }
-  for (const h of hops) safeRecord(core, h);
-  if (woken.size) core.router.wakeups.queued(woken);
-  return changed;
+  const out = await core.store.transaction((tx) => rerouteQueued(core, tx, { capabilities: caps }));
+  publishReroute(core, out);
+  return out.changed;
 }
 
 /** Node count and other facts for logs. */

@@ -2,6 +2,7 @@
 // No module-level singletons, so tests build as many runtimes as they like.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Core } from '../capabilities/core.js';
+import { type RouterBackground, startRouterBackground } from '../capabilities/background.js';
 import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
@@ -94,6 +95,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     policies: { policies, nodes: () => network.nodes, clock },
   });
   const timers: ReturnType<typeof setInterval>[] = [];
+  let routerBackground: RouterBackground | undefined;
 
   return {
     ...core,
@@ -104,6 +106,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     eventFeed,
     policies,
     startBackground() {
+      routerBackground ??= startRouterBackground(core);
       const sweep = async () => {
         try {
           const n = await deleteExpiredIdempotencyKeys(store.db, clock.now());
@@ -128,6 +131,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       timers.push(spanTimer);
     },
     async close() {
+      await routerBackground?.stop();
       for (const t of timers) clearInterval(t);
       await router.wakeups.close();
       eventFeed.close();

@@ -370,3 +370,43 @@ export async function eligibleDepths(store: Store, db: Database): Promise<Map<st
   );
   return new Map(rows.map((r) => [r.node_id, Number(r.n)]));
 }
+
+/** Takes the sweeper's lock for this transaction; false when another instance is sweeping. */
+export async function trySweepLock(store: Store, tx: Database): Promise<boolean> {
+  const [row] = await store.rows<{ ok: boolean }>(
+    sql`select pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY}::bigint) as ok`,
+    tx,
+  );
+  return row?.ok === true;
+}
+
+export interface EscalationRow {
+  id: string;
+  kind: string;
+  severity: string;
+  stepId: string | null;
+  reason: string;
+  state: string;
+  details: unknown;
+}
+
+/** The escalations of a work item, oldest first. */
+export async function findEscalations(
+  store: Store,
+  db: Database,
+  workItemId: string,
+): Promise<EscalationRow[]> {
+  const rows = await store.rows<Row>(
+    sql`select * from escalations where work_item_id = ${workItemId}::uuid order by created_at, id`,
+    db,
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    kind: String(r.kind),
+    severity: String(r.severity),
+    stepId: (r.step_id as string | null) ?? null,
+    reason: String(r.reason),
+    state: String(r.state),
+    details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details,
+  }));
+}

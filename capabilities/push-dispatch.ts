@@ -1,0 +1,183 @@
+// Push dispatch: flowmesh sends push nodes (webhooks, self-service automations) their steps. It
+// claims for the node within its capacity (the same claim as pull nodes, so capacity counts the
+// steps in flight), POSTs each step with its lease token and a callback URL, and then:
+// a 2xx answer with a `result` completes the step; a 2xx without one leaves it claimed for a later
+// callback (POST /v1/work-items/:id/complete with the lease token); an error status, a network
+// error or a timeout is a retryable failure. Fencing decides races: whoever acts first with a live
+// lease wins, the other gets lease_lost and is ignored.
+import { isFlowmeshError } from '../work/errors.js';
+import type { JsonValue } from '../work/json.js';
+import type { Principal } from '../work/principal.js';
+import { type Claim, claimNow, claimView } from './claims.js';
+import type { Core } from './core.js';
+import { completeStep, failStep } from './leases.js';
+import type { NodeState } from './registry.js';
+
+/** The dispatcher acts with the lease like any holder; it is not a caller with an API key. */
+const DISPATCHER: Principal = {
+  id: 'system:push-dispatch',
+  name: 'push dispatch',
+  role: 'admin',
+  nodeId: null,
+};
+
+export interface PushRequest {
+  workItem: Claim['workItem'];
+  step: Claim['step'];
+  lease: Claim['lease'];
+  /** POST {stepId, leaseToken, result} here to complete later (with the node's agent key). */
+  callbackUrl: string;
+  failUrl: string;
+  heartbeatUrl: string;
+}
+
+export interface PushResponse {
+  status: number;
+  body: unknown;
+}
+
+/** How a step reaches a push node: HTTP by default; an MCP tool call can be plugged in for agents. */
+export interface PushTransport {
+  send(
+    node: NodeState,
+    request: PushRequest,
+    traceparent: string,
+    signal: AbortSignal,
+  ): Promise<PushResponse>;
+}
+
+export function httpPushTransport(fetchFn: typeof fetch = fetch): PushTransport {
+  return {
+    async send(node, request, traceparent, signal) {
+      if (!node.endpoint) throw new Error(`push node ${node.id} has no endpoint`);
+      const res = await fetchFn(node.endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          traceparent,
+          'x-flowmesh-lease-token': request.lease.token,
+        },
+        body: JSON.stringify(request),
+        signal,
+      });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+      }
+      return { status: res.status, body };
+    },
+  };
+}
+
+export type PushOutcome = 'completed' | 'accepted' | 'failed' | 'superseded';
+
+export interface DispatchReport {
+  sent: number;
+  outcomes: { stepId: string; nodeId: string; outcome: PushOutcome; detail?: string }[];
+}
+
+export interface PushDispatcher {
+  /** Sends every push node the work it has room for; resolves when all answers are handled. */
+  dispatch(): Promise<DispatchReport>;
+}
+
+function resultOf(body: unknown): { result: JsonValue; confidence?: number } | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  if (!('result' in b)) return undefined;
+  return {
+    result: (b.result ?? null) as JsonValue,
+    ...(typeof b.confidence === 'number' && b.confidence >= 0 && b.confidence <= 1
+      ? { confidence: b.confidence }
+      : {}),
+  };
+}
+
+export function createPushDispatcher(
+  core: Core,
+  options: { transport?: PushTransport } = {},
+): PushDispatcher {
+  const transport = options.transport ?? httpPushTransport();
+
+  async function deliver(
+    node: NodeState,
+    claim: Claim,
+    traceparent: string,
+  ): Promise<DispatchReport['outcomes'][number]> {
+    const base = core.router.settings.publicUrl.replace(/\/$/, '');
+    const itemUrl = `${base}/v1/work-items/${claim.workItem.id}`;
+    const request: PushRequest = {
+      ...claim,
+      callbackUrl: `${itemUrl}/complete`,
+      failUrl: `${itemUrl}/fail`,
+      heartbeatUrl: `${itemUrl}/heartbeat`,
+    };
+    const ref = { workItemId: claim.workItem.id, stepId: claim.step.id, leaseToken: claim.lease.token };
+    const row = { stepId: claim.step.id, nodeId: node.id };
+    let failure: string;
+    try {
+      const res = await transport.send(
+        node,
+        request,
+        traceparent,
+        AbortSignal.timeout(node.timeoutSeconds * 1000),
+      );
+      if (res.status >= 200 && res.status < 300) {
+        const done = resultOf(res.body);
+        if (!done) return { ...row, outcome: 'accepted' };
+        await completeStep(core, DISPATCHER, { ...ref, result: done.result, confidence: done.confidence });
+        return { ...row, outcome: 'completed' };
+      }
+      failure = `${node.endpoint} answered ${res.status}`;
+    } catch (error) {
+      if (isFlowmeshError(error) && error.code === 'lease_lost') return { ...row, outcome: 'superseded' };
+      const name = (error as Error)?.name;
+      failure =
+        name === 'TimeoutError' || name === 'AbortError'
+          ? `no answer from ${node.endpoint} within ${node.timeoutSeconds} s`
+          : `could not reach ${node.endpoint}: ${(error as Error)?.message ?? String(error)}`;
+    }
+    try {
+      await failStep(core, DISPATCHER, { ...ref, reason: failure, retryable: true });
+      return { ...row, outcome: 'failed', detail: failure };
+    } catch (error) {
+      // A callback completed it first, or the lease ran out and the sweeper took it back.
+      if (isFlowmeshError(error) && error.code === 'lease_lost')
+        return { ...row, outcome: 'superseded', detail: failure };
+      throw error;
+    }
+  }
+
+  return {
+    async dispatch() {
+      const report: DispatchReport = { sent: 0, outcomes: [] };
+      const pending: Promise<void>[] = [];
+      for (const node of core.router.registry.nodes()) {
+        if (node.mode !== 'push' || (!node.endpoint && !options.transport)) continue;
+        const claimed = await claimNow(core, node, node.capacity);
+        for (const c of claimed) {
+          report.sent++;
+          pending.push(
+            deliver(node, claimView(c), c.item.traceparent).then(
+              (o) => {
+                report.outcomes.push(o);
+              },
+              (error: unknown) => {
+                core.logger.warn('push dispatch failed', {
+                  nodeId: node.id,
+                  stepId: c.step.id,
+                  error: String(error),
+                });
+              },
+            ),
+          );
+        }
+      }
+      await Promise.all(pending);
+      return report;
+    },
+  };
+}
