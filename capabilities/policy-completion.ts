@@ -15,6 +15,7 @@ import {
   type RequirementRecord,
 } from '../work/decision.js';
 import { FlowmeshError } from '../work/errors.js';
+import { type EscalationRecord, escalationOpenedEvent } from '../work/escalation.js';
 import type { NewEvent } from '../work/events.js';
 import type { JsonObject, JsonValue } from '../work/json.js';
 import type { Principal } from '../work/principal.js';
@@ -22,8 +23,8 @@ import { type StepRecord, stepView, type WorkItemRecord, workItemView } from '..
 import { assertItemTransition } from '../work/state-machine.js';
 import type { Step, WorkItem } from '../work/work-item.js';
 import type { Core } from './core.js';
-import type { PolicyTrace, RequiredStep } from './hooks.js';
-import type { RoutedStep } from './router.js';
+import type { AdmissionVerdict, PolicyTrace, RequiredStep } from './hooks.js';
+import { policyEscalation, type RoutedStep } from './router.js';
 import { getWorkItem } from './work-items.js';
 
 export interface PolicyGate {
@@ -222,4 +223,34 @@ export async function listWorkItemDecisions(
 ): Promise<DecisionRecord[]> {
   await getWorkItem(core, principal, id);
   return listDecisions(core.store, core.store.db, id);
+}
+
+/** The admission decision and the escalation admission rules raised, to write with the item. */
+export function admissionRecords(
+  item: WorkItemRecord,
+  admission: AdmissionVerdict,
+  now: Date,
+): { decision: DecisionRecord | undefined; escalation: EscalationRecord | undefined; events: NewEvent[] } {
+  const policy = admission.policy;
+  if (!policy) return { decision: undefined, escalation: undefined, events: [] };
+  const decision = newDecision({
+    workItemId: admission.allowed ? item.id : null,
+    stepId: null,
+    hook: 'admit',
+    outcome: admission.allowed ? 'admitted' : 'denied',
+    policyVersion: policy.version,
+    ruleIds: policy.ruleIds,
+    details: {
+      kind: item.kind,
+      createdBy: item.createdBy,
+      ...(admission.allowed ? {} : { reason: admission.reason, deniedBy: admission.ruleIds }),
+      escalations: policy.escalations.map((x) => ({ ...x })),
+      failures: policy.failures.map((x) => ({ ...x })),
+    },
+    at: now,
+  });
+  const escalation = admission.allowed
+    ? policyEscalation(policy, { workItemId: item.id, stepId: null, hook: 'admit', now })
+    : undefined;
+  return { decision, escalation, events: escalation ? [escalationOpenedEvent(escalation)] : [] };
 }

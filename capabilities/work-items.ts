@@ -1,4 +1,5 @@
 // Work-item operations shared by every edge (HTTP now, MCP later): submit, read, list, cancel, events.
+import { insertDecisions } from '../store/decisions.js';
 import { releaseIdempotencyKey, reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   appendEvents,
@@ -20,6 +21,7 @@ import { assertItemTransition } from '../work/state-machine.js';
 import { newSubmission } from '../work/submission.js';
 import type { SubmitWorkItem, WorkItem, WorkItemState } from '../work/work-item.js';
 import type { Core } from './core.js';
+import { admissionRecords } from './policy-completion.js';
 import { publishRouted, routeStep } from './router.js';
 
 /** A crashed request's idempotency reservation is taken over after this long. */
@@ -94,10 +96,21 @@ export async function submitWorkItem(
   });
   const submission = newSubmission(input, { now, createdBy: principal.id, capability, traceparent });
   const admission = core.router.guard.admit(submission.item);
+  const admitted = admissionRecords(submission.item, admission, now);
   if (!admission.allowed) {
     if (key !== undefined) await releaseIdempotencyKey(core.store.db, principal.id, key).catch(() => {});
+    // A refusal is a decision too: stored (without an item) so it can be audited.
+    if (admitted.decision) {
+      await insertDecisions(core.store, core.store.db, [admitted.decision]).catch((error) =>
+        core.logger.warn('could not store a refused admission', { error: String(error) }),
+      );
+    }
     throw new FlowmeshError('policy_denied', `the work item is not admitted: ${admission.reason}`, {
-      details: { ruleIds: admission.ruleIds },
+      details: {
+        ruleIds: admission.ruleIds,
+        ...(admission.policy ? { policyVersion: admission.policy.version } : {}),
+        ...(admitted.decision ? { decisionId: admitted.decision.id } : {}),
+      },
     });
   }
   // Eligibility is computed in memory and written with the step: submission stays one statement.
@@ -108,8 +121,12 @@ export async function submitWorkItem(
     await insertSubmission(core.store, {
       item: submission.item,
       steps,
-      events: [...submission.events, ...routed.flatMap((r) => r.events)],
-      escalations: routed.flatMap((r) => (r.escalation ? [r.escalation] : [])),
+      events: [...submission.events, ...admitted.events, ...routed.flatMap((r) => r.events)],
+      escalations: [
+        ...(admitted.escalation ? [admitted.escalation] : []),
+        ...routed.flatMap((r) => [r.escalation, r.policy.escalation].filter((x) => x !== undefined)),
+      ],
+      decisions: [admitted.decision, ...routed.map((r) => r.policy.decision)].filter((d) => d !== undefined),
       idempotency: key === undefined ? undefined : { scope: principal.id, key, status: 201, body: view },
     });
   } catch (error) {

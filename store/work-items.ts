@@ -1,11 +1,13 @@
 // Queries of the work-item core. The submission is one statement (CTEs), so it costs one round trip
 // and is atomic without an explicit transaction.
 import { and, asc, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import type { DecisionRecord } from '../work/decision.js';
 import type { EscalationRecord } from '../work/escalation.js';
 import type { LoggedEvent, NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { StepState, WorkItemState } from '../work/work-item.js';
 import type { Database, Store } from './database.js';
+import { DECISION_INSERT_COLUMNS, decisionInsertValues } from './decisions.js';
 import { pgArray } from './rows.js';
 import { events, steps, workItems } from './schema/index.js';
 
@@ -44,6 +46,8 @@ export async function insertSubmission(
     events: NewEvent[];
     /** Escalations raised by routing (no capable node), written in the same statement. */
     escalations?: readonly EscalationRecord[];
+    /** Policy decisions (admission, routing of the first steps), written in the same statement. */
+    decisions?: readonly DecisionRecord[];
     idempotency?: IdempotencyCompletion | undefined;
   },
 ): Promise<void> {
@@ -67,6 +71,13 @@ export async function insertSubmission(
         ? sql`, x as (
       insert into escalations (id, kind, severity, work_item_id, step_id, reason, state, owner, details, created_at, updated_at)
       values ${sql.join(input.escalations.map(escalationValues), sql`, `)}
+    )`
+        : sql``
+    }${
+      input.decisions?.length
+        ? sql`, d as (
+      insert into decisions ${DECISION_INSERT_COLUMNS}
+      values ${sql.join(input.decisions.map(decisionInsertValues), sql`, `)}
     )`
         : sql``
     }${

@@ -5,15 +5,19 @@ import type { NodeFacts } from '../../policies/environment.js';
 import type { PolicyHolder } from '../../policies/holder.js';
 import { policyProblemsError } from '../../policies/load.js';
 import type { Clock } from '../../work/clock.js';
+import type { DecisionRecord } from '../../work/decision.js';
+import type { Principal } from '../../work/principal.js';
 import { requireRole } from '../auth.js';
 import type { AppEnv } from '../context.js';
-import { commonErrors } from '../schemas.js';
+import { commonErrors, IdParam, problemResponseSpec } from '../schemas.js';
 
 export interface PolicyRoutesDeps {
   policies: PolicyHolder;
   /** The nodes a dry run may name or route over. */
   nodes(): readonly NodeFacts[];
   clock: Clock;
+  /** Every stored decision about an item the caller may see, oldest first. */
+  decisions(principal: Principal, workItemId: string): Promise<DecisionRecord[]>;
 }
 
 const RuleView = z
@@ -162,6 +166,40 @@ const evaluateRoute = createRoute({
   },
 });
 
+const DecisionView = z
+  .object({
+    id: z.string(),
+    stepId: z.string().nullable(),
+    hook: z.enum(['admit', 'route', 'complete']),
+    outcome: z.string().openapi({
+      description: 'admitted, routed, unroutable, continued, required, approved or rejected',
+    }),
+    policyVersion: z.string(),
+    ruleIds: z.array(z.string()),
+    details: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'Effects, rules that failed to evaluate (fail closed), and for routing the eligible nodes and every exclusion with its reason',
+    }),
+    at: z.string(),
+  })
+  .openapi('Decision');
+
+const decisionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/work-items/{id}/decisions',
+  tags: ['policies'],
+  summary: 'Every policy decision about the item, with the policy version and the rules that made it',
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: 'Decisions, oldest first',
+      content: { 'application/json': { schema: z.object({ decisions: z.array(DecisionView) }) } },
+    },
+    404: problemResponseSpec('No such work item'),
+    ...commonErrors,
+  },
+});
+
 export function registerPolicyRoutes(app: OpenAPIHono<AppEnv>, deps: PolicyRoutesDeps): void {
   app.openapi(getRoute, (c) => {
     const set = deps.policies.current();
@@ -203,6 +241,25 @@ export function registerPolicyRoutes(app: OpenAPIHono<AppEnv>, deps: PolicyRoute
     }
     return c.json(
       { version: outcome.version, previousVersion: outcome.previousVersion, changed: outcome.changed },
+      200,
+    );
+  });
+
+  app.openapi(decisionsRoute, async (c) => {
+    const list = await deps.decisions(c.get('principal'), c.req.valid('param').id);
+    return c.json(
+      {
+        decisions: list.map((d) => ({
+          id: d.id,
+          stepId: d.stepId,
+          hook: d.hook,
+          outcome: d.outcome,
+          policyVersion: d.policyVersion,
+          ruleIds: d.ruleIds,
+          details: d.details,
+          at: d.at.toISOString(),
+        })),
+      },
       200,
     );
   });

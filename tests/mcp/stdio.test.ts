@@ -1,5 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRuntime, TEST_ADMIN_KEY, type TestRuntime } from '../support/runtime.js';
 import { problemOf, structured } from './support.js';
@@ -11,8 +11,8 @@ let key: string;
 
 function environment(apiKey: string): Record<string, string> {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
+    // PATH, HOME and the like, as the SDK passes them to servers it starts.
+    ...getDefaultEnvironment(),
     FLOWMESH_ADMIN_KEY: TEST_ADMIN_KEY,
     FLOWMESH_API_KEY: apiKey,
     FLOWMESH_LOG_LEVEL: 'silent',
