@@ -2,8 +2,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Core } from '../capabilities/core.js';
-import type { Telemetry } from '../telemetry/setup.js';
 import type { EventFeed } from '../capabilities/event-feed.js';
+import type { Telemetry } from '../telemetry/setup.js';
 import { FlowmeshError, isFlowmeshError } from '../work/errors.js';
 import { type Authenticator, authMiddleware } from './auth.js';
 import type { AppEnv } from './context.js';
@@ -13,6 +13,7 @@ import { limitBody, requestId, requireJsonBody } from './middleware.js';
 import { problemResponse } from './problem.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerClaimRoutes } from './routes/claims.js';
+import { registerEscalationRoutes } from './routes/escalations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { type PolicyRoutesDeps, registerPolicyRoutes } from './routes/policies.js';
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerWorkItemRoutes(app, core);
   if (options.telemetry) registerTelemetryRoutes(app, core, options.telemetry);
   registerApiKeyRoutes(app, core, auth);
+  registerEscalationRoutes(app, core);
   registerWebhookRoutes(app, core);
   registerNodeRoutes(app, core);
   registerClaimRoutes(app, core);

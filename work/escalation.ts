@@ -9,7 +9,12 @@ export const ESCALATION_KINDS = [
   'retries_exhausted',
   'step_failed',
   'policy',
-  'sla_risk',
+  'sla_breached',
+  'sla_at_risk',
+  'agent_escalated',
+  'low_confidence',
+  'stuck',
+  'node_down',
 ] as const;
 export type EscalationKind = (typeof ESCALATION_KINDS)[number];
 export const ESCALATION_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;

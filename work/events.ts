@@ -19,7 +19,10 @@ export const EVENT_TYPES = [
   'step.rerouted',
   'step.unroutable',
   'escalation.opened',
+  'escalation.acknowledged',
+  'escalation.assigned',
   'escalation.resolved',
+  'work_item.reopened',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
