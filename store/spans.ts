@@ -189,5 +189,5 @@ export async function findEndedItems(
       updatedAt: workItems.updatedAt,
     })
     .from(workItems)
-    .where(and(inArray(workItems.id, [...ids]), inArray(workItems.state, ['done', 'failed', 'cancelled'])));
+    .where(and(inArray(workItems.id, [...ids]), inArray(workItems.state, ['done', 'failed', 'cancelled', 'rejected'])));
 }

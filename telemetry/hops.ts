@@ -39,7 +39,7 @@ export interface ItemEnd {
   workItemId: string;
   workItemKind: string;
   traceparent: string;
-  /** done | failed | cancelled */
+  /** done | failed | cancelled | rejected */
   state: string;
   createdAt: Date;
   endedAt: Date;

@@ -21,7 +21,7 @@ export interface ItemPath {
   workItemId: string;
   kind: string;
   startAt: number;
-  /** done | failed | cancelled once the item ended; null while it is open. */
+  /** done | failed | cancelled | rejected once the item ended; null while it is open. */
   endState: string | null;
   endAt: number | null;
   visits: StepVisit[];

@@ -5,7 +5,7 @@ import { type Distribution, distribution } from './percentiles.js';
 
 export const START = 'start';
 /** Terminal map nodes: the item's end state. */
-export const TERMINALS = ['done', 'failed', 'cancelled'] as const;
+export const TERMINALS = ['done', 'failed', 'cancelled', 'rejected'] as const;
 
 export interface StepFacts {
   capability: string;

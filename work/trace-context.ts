@@ -21,5 +21,9 @@ export function stepSpanId(stepId: string, attempt: number): string {
 export function stepTraceparent(itemTraceparent: string, stepId: string, attempt: number): string {
   const parent = parseTraceparent(itemTraceparent);
   if (!parent) return itemTraceparent;
-  return formatTraceparent({ traceId: parent.traceId, spanId: stepSpanId(stepId, attempt), sampled: parent.sampled });
+  return formatTraceparent({
+    traceId: parent.traceId,
+    spanId: stepSpanId(stepId, attempt),
+    sampled: parent.sampled,
+  });
 }
