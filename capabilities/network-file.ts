@@ -1,16 +1,18 @@
 // Reads a network file (YAML or JSON) and validates it; errors name the file, the path inside it and why.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { FlowmeshError, formatPath } from '../work/errors.js';
 import { type Network, NetworkSchema } from './network-schema.js';
 
 export function parseNetwork(source: string, file: string): Network {
-  const doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true });
+  // prettyErrors would add a code frame to each message; a LineCounter gives the position without it.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       return {
-        path: pos ? `line ${pos.line}, column ${pos.col}` : '(document)',
+        path: `line ${pos.line}, column ${pos.col}`,
         message: e.message.split('\n')[0] ?? e.message,
       };
     });
