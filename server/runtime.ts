@@ -1,18 +1,17 @@
 // The Runtime: everything a flowmesh process needs, built once from a Config and handed to the edges.
 // No module-level singletons, so tests build as many runtimes as they like.
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { mcpPushTransport } from '../agents/mcp-push.js';
 import type { Core } from '../capabilities/core.js';
 import { type RouterBackground, startRouterBackground } from '../capabilities/background.js';
 import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
 import type { Network } from '../capabilities/network-schema.js';
-import { listWorkItemDecisions } from '../capabilities/policy-completion.js';
 import { createRouter } from '../capabilities/router.js';
 import type { PolicySource } from '../policies/compile.js';
 import { createPolicyHolder, type PolicyHolder } from '../policies/holder.js';
 import { buildPolicySet, loadPolicySet } from '../policies/load.js';
-import { policyRouteGuard } from '../policies/router-guard.js';
 import { openStore, type Store } from '../store/database.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import { createTelemetry, type Telemetry } from '../telemetry/setup.js';
@@ -69,16 +68,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
   const telemetry = createTelemetry({ config: config.telemetry, store, clock, logger });
-  const policies = createPolicyHolder({
-    initial: initialPolicies,
-    path: options.policies ? undefined : config.policiesPath,
-    capabilities,
-    clock,
-    logger,
-  });
   const router = createRouter({
-    // Policies take part in every routing decision from the first one (network sync, recovery).
-    guard: policyRouteGuard(policies, clock),
     hops: telemetry.recorder,
     store,
     logger,
@@ -87,6 +77,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   const core: Core = { store, clock, logger, network, router, idempotencyTtlMs: config.idempotencyTtlMs };
   await syncNetwork(core, network);
+  const policies = createPolicyHolder({
+    initial: initialPolicies,
+    path: options.policies ? undefined : config.policiesPath,
+    capabilities,
+    clock,
+    logger,
+  });
   const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,
@@ -96,12 +93,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     docsAssets: options.docsAssets,
     allowedOrigins: config.allowedOrigins,
     eventFeed,
-    policies: {
-      policies,
-      nodes: () => router.registry.nodes(),
-      clock,
-      decisions: (principal, id) => listWorkItemDecisions(core, principal, id),
-    },
+    policies: { policies, nodes: () => network.nodes, clock },
   });
   const timers: ReturnType<typeof setInterval>[] = [];
   let routerBackground: RouterBackground | undefined;
@@ -115,7 +107,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     eventFeed,
     policies,
     startBackground() {
-      routerBackground ??= startRouterBackground(core);
+      // Push agents with an MCP server get their steps as tool calls; other push nodes as webhooks.
+      routerBackground ??= startRouterBackground(core, { transport: mcpPushTransport() });
       const sweep = async () => {
         try {
           const n = await deleteExpiredIdempotencyKeys(store.db, clock.now());
