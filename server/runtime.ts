@@ -8,10 +8,12 @@ import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
 import type { Network } from '../capabilities/network-schema.js';
+import { listWorkItemDecisions } from '../capabilities/policy-completion.js';
 import { createRouter } from '../capabilities/router.js';
 import type { PolicySource } from '../policies/compile.js';
 import { createPolicyHolder, type PolicyHolder } from '../policies/holder.js';
 import { buildPolicySet, loadPolicySet } from '../policies/load.js';
+import { policyRouteGuard } from '../policies/router-guard.js';
 import { openStore, type Store } from '../store/database.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import { createTelemetry, type Telemetry } from '../telemetry/setup.js';
@@ -68,7 +70,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
   const telemetry = createTelemetry({ config: config.telemetry, store, clock, logger });
+  const policies = createPolicyHolder({
+    initial: initialPolicies,
+    path: options.policies ? undefined : config.policiesPath,
+    capabilities,
+    clock,
+    logger,
+  });
   const router = createRouter({
+    // Policies take part in every routing decision from the first one (network sync, recovery).
+    guard: policyRouteGuard(policies, clock),
     hops: telemetry.recorder,
     store,
     logger,
@@ -77,13 +88,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   const core: Core = { store, clock, logger, network, router, idempotencyTtlMs: config.idempotencyTtlMs };
   await syncNetwork(core, network);
-  const policies = createPolicyHolder({
-    initial: initialPolicies,
-    path: options.policies ? undefined : config.policiesPath,
-    capabilities,
-    clock,
-    logger,
-  });
   const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,
@@ -93,7 +97,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     docsAssets: options.docsAssets,
     allowedOrigins: config.allowedOrigins,
     eventFeed,
-    policies: { policies, nodes: () => network.nodes, clock },
+    policies: {
+      policies,
+      nodes: () => router.registry.nodes(),
+      clock,
+      decisions: (principal, id) => listWorkItemDecisions(core, principal, id),
+    },
   });
   const timers: ReturnType<typeof setInterval>[] = [];
   let routerBackground: RouterBackground | undefined;
