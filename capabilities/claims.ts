@@ -4,6 +4,7 @@ import { claimQueued, lockNode, type StepWithItem } from '../store/router.js';
 import { FlowmeshError } from '../work/errors.js';
 import type { Principal } from '../work/principal.js';
 import { stepView, workItemView } from '../work/records.js';
+import { stepTraceparent } from '../work/trace-context.js';
 import type { Step, WorkItem } from '../work/work-item.js';
 import type { Core } from './core.js';
 import type { NodeState } from './registry.js';
@@ -23,7 +24,7 @@ export interface Claim {
   workItem: Omit<WorkItem, 'steps'>;
   step: Step;
   lease: { token: string; expiresAt: string };
-  /** The item's W3C trace context: the claimer's own spans join the item's trace under it. */
+  /** The step's W3C trace context (the item's trace, under the step's work span): the claimer's spans join it. */
   traceparent: string;
 }
 
@@ -51,7 +52,7 @@ export function claimView(c: StepWithItem): Claim {
     workItem,
     step: stepView(c.step),
     lease: { token: c.step.leaseToken ?? '', expiresAt: c.step.leaseExpiresAt?.toISOString() ?? '' },
-    traceparent: c.item.traceparent,
+    traceparent: stepTraceparent(c.item.traceparent, c.step.id, c.step.attempt),
   };
 }
 

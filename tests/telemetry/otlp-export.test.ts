@@ -119,8 +119,8 @@ describe('trace export over OTLP/HTTP', () => {
     expect(one('flowmesh.work_item').attributes).toMatchObject({ 'flowmesh.work_item.state': 'done' });
   });
 
-  it('hands the claimer a traceparent in the item’s trace; the work span has the id derived for the step', () => {
-    expect(claimTraceparent).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-01$`));
+  it('hands the claimer the step’s traceparent: the item’s trace, under the work span recorded later', () => {
+    expect(claimTraceparent).toBe(`00-${CALLER_TRACE}-${stepSpanId(stepId, 1)}-01`);
     expect(one('flowmesh.work').spanId).toBe(stepSpanId(stepId, 1));
   });
 
