@@ -118,6 +118,7 @@ export function createPushDispatcher(
     };
     const ref = { workItemId: claim.workItem.id, stepId: claim.step.id, leaseToken: claim.lease.token };
     const row = { stepId: claim.step.id, nodeId: node.id };
+    const target = node.endpoint ?? node.mcp?.url ?? node.id;
     let failure: string;
     try {
       const res = await transport.send(
@@ -132,14 +133,15 @@ export function createPushDispatcher(
         await completeStep(core, DISPATCHER, { ...ref, result: done.result, confidence: done.confidence });
         return { ...row, outcome: 'completed' };
       }
-      failure = `${node.endpoint} answered ${res.status}`;
+      failure = `${target} answered ${res.status}`;
     } catch (error) {
       if (isFlowmeshError(error) && error.code === 'lease_lost') return { ...row, outcome: 'superseded' };
       const name = (error as Error)?.name;
-      failure =
-        name === 'TimeoutError' || name === 'AbortError'
-          ? `no answer from ${node.endpoint} within ${node.timeoutSeconds} s`
-          : `could not reach ${node.endpoint}: ${(error as Error)?.message ?? String(error)}`;
+      failure = isFlowmeshError(error)
+        ? error.message // the transport's own account, e.g. an agent's MCP tool that answered isError
+        : name === 'TimeoutError' || name === 'AbortError'
+          ? `no answer from ${target} within ${node.timeoutSeconds} s`
+          : `could not reach ${target}: ${(error as Error)?.message ?? String(error)}`;
     }
     try {
       await failStep(core, DISPATCHER, { ...ref, reason: failure, retryable: true });
