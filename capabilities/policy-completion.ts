@@ -5,7 +5,7 @@
 
 import type { Database } from '../store/database.js';
 import { findRequirements, insertDecisions, insertRequirements, listDecisions } from '../store/decisions.js';
-import { finishStep, insertEvents } from '../store/router.js';
+import { finishStep, insertEscalations, insertEvents } from '../store/router.js';
 import { cancelOpenSteps, findSteps, updateWorkItemState } from '../store/work-items.js';
 import {
   type ApprovalResult,
@@ -17,6 +17,7 @@ import {
 import { FlowmeshError } from '../work/errors.js';
 import { type EscalationRecord, escalationOpenedEvent } from '../work/escalation.js';
 import type { NewEvent } from '../work/events.js';
+import { uuidv7 } from '../work/ids.js';
 import type { JsonObject, JsonValue } from '../work/json.js';
 import type { Principal } from '../work/principal.js';
 import { type StepRecord, stepView, type WorkItemRecord, workItemView } from '../work/records.js';
@@ -38,6 +39,8 @@ export interface PolicyGate {
   result(stepResult: JsonValue | null): JsonValue | null;
   /** Removes, in place, requirements a rule already made for this item. */
   dropRepeated(required: RequiredStep[]): void;
+  /** The completion decision's id, taken before the steps it requires are routed, so it sorts first. */
+  decisionId: string;
 }
 
 const OPEN = new Set(['queued', 'claimed']);
@@ -51,8 +54,10 @@ export async function policyGate(
   result: JsonValue | null,
 ): Promise<PolicyGate> {
   const requirements = await findRequirements(core.store, tx, item.id);
+  const decisionId = uuidv7(core.clock.now().getTime());
   if (requirements.length === 0) {
     return {
+      decisionId,
       requirement: undefined,
       approval: undefined,
       rejected: false,
@@ -74,6 +79,7 @@ export async function policyGate(
   const steps = await findSteps(tx, [item.id]);
   const origin = requirement ? steps.find((s) => s.id === requirement.originStepId) : undefined;
   return {
+    decisionId,
     requirement,
     approval,
     rejected: approval?.approved === false,
@@ -187,11 +193,22 @@ export async function recordCompletion(
       })),
     );
   }
+  const escalation = policyEscalation(policy, {
+    workItemId: item.id,
+    stepId: step.id,
+    hook: 'complete',
+    now,
+  });
+  if (escalation) {
+    await insertEscalations(core.store, tx, [escalation]);
+    await insertEvents(core.store, tx, [escalationOpenedEvent(escalation)]);
+  }
   if (!policy && !gate.requirement) return;
   const ruleIds = new Set(policy?.ruleIds ?? []);
   if (gate.requirement) ruleIds.add(gate.requirement.ruleId);
   await insertDecisions(core.store, tx, [
-    newDecision({
+    {
+      id: gate.decisionId,
       workItemId: item.id,
       stepId: step.id,
       hook: 'complete',
@@ -211,7 +228,7 @@ export async function recordCompletion(
         failures: (policy?.failures ?? []).map((x) => ({ ...x })),
       },
       at: now,
-    }),
+    },
   ]);
 }
 

@@ -44,6 +44,7 @@ function parseArray(v: string[] | string): string[] {
   return inner === '' ? [] : inner.split(',').map((s) => s.replace(/^"|"$/g, ''));
 }
 
+/** Oldest first (ids are time-ordered, so decisions of one instant keep the order they were made in). */
 export async function listDecisions(
   store: Store,
   db: Database,
@@ -51,7 +52,8 @@ export async function listDecisions(
 ): Promise<DecisionRecord[]> {
   const rows = await store.rows<DecisionRow>(
     sql`select id, work_item_id, step_id, hook, outcome, policy_version, rule_ids, details, at
-      from decisions where work_item_id = ${workItemId}::uuid order by at, id`,
+      from decisions where work_item_id = ${workItemId}::uuid
+      order by at, id`,
     db,
   );
   return rows.map((r) => ({
