@@ -70,6 +70,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     allowedOrigins: options.allowedOrigins ?? [],
     bodyLimit: options.bodyLimit,
     version: options.version,
+    // Tool calls are spans on the runtime's own tracer, beside the hop spans.
+    tracer: options.telemetry?.config.disabled ? undefined : options.telemetry?.tracer,
   });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

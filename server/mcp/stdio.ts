@@ -67,7 +67,10 @@ export async function runMcpStdio(
   const runtime = await createRuntime(config, { logger });
   try {
     const principal = await stdioPrincipal(runtime, env.FLOWMESH_API_KEY, values.node);
-    const server = createMcpServer(mcpServerDeps({ core: runtime }), principal);
+    const server = createMcpServer(
+      mcpServerDeps({ core: runtime, tracer: runtime.telemetry.tracer }),
+      principal,
+    );
     const closed = new Promise<void>((resolve) => {
       server.onclose = resolve;
     });
