@@ -9,9 +9,12 @@ export type Hook = (typeof HOOKS)[number];
 export const EFFECT_KINDS = ['deny', 'require', 'escalate'] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
-/** Which effects make sense at which hook; anything else is refused at load with the reason. */
+/**
+ * Which effects make sense at which hook; anything else is refused at load with the reason.
+ * `require` runs on completion: the inserted step follows the work it approves or reviews.
+ */
 export const EFFECTS_BY_HOOK: Record<Hook, readonly EffectKind[]> = {
-  admit: ['deny', 'require', 'escalate'],
+  admit: ['deny', 'escalate'],
   route: ['deny', 'escalate'],
   complete: ['require', 'escalate'],
 };

@@ -82,12 +82,14 @@ describe('a bad policy file', () => {
         '- id: none\n  on: admit\n  when: true',
         '- id: two\n  on: admit\n  deny: true\n  escalate: { severity: low, reason: x }',
         '- id: wrong\n  on: route\n  require: refund.approve',
+        '- id: early\n  on: admit\n  require: refund.approve',
       ].join('\n'),
     );
     expect(problems.map((p) => [p.ruleId, p.reason])).toEqual([
       ['none', 'a rule needs exactly one effect: deny, require or escalate'],
       ['two', 'a rule has exactly one effect, this one has deny and escalate'],
       ['wrong', 'require is not an effect of "on: route" (it allows deny, escalate)'],
+      ['early', 'require is not an effect of "on: admit" (it allows deny, escalate)'],
     ]);
   });
 
