@@ -184,6 +184,33 @@ describe('claim, complete and friends over MCP', () => {
     await kbAgent.callTool({ name: 'complete_work', arguments: { ...leaseArgs(c), result: 'streamed' } });
   });
 
+  it('escalates a held item to a person, once per kind and step', async () => {
+    const item = await submit('kb.answer');
+    const { claim: c } = await claim(kbAgent);
+    const args = { work_item_id: item.id, reason: 'The customer threatens legal action.', severity: 'high' };
+    const first = structured<{
+      created: boolean;
+      escalation: { id: string; severity: string; state: string };
+    }>(await kbAgent.callTool({ name: 'escalate', arguments: args }));
+    expect(first).toMatchObject({ created: true, escalation: { severity: 'high', state: 'open' } });
+    const again = structured<{ created: boolean; escalation: { id: string } }>(
+      await kbAgent.callTool({ name: 'escalate', arguments: args }),
+    );
+    expect(again).toMatchObject({ created: false, escalation: { id: first.escalation.id } });
+    const queue = await t.request<{ escalations: { id: string }[] }>('GET', '/v1/escalations');
+    expect(queue.body.escalations.map((e) => e.id)).toContain(first.escalation.id);
+
+    // Another node's agent may not escalate work it never held.
+    const foreign = await refundAgent.callTool({ name: 'escalate', arguments: args });
+    expect(problemOf(foreign).code).toBe('not_found');
+    const bad = await kbAgent.callTool({ name: 'escalate', arguments: { ...args, severity: 'apocalyptic' } });
+    expect(problemOf(bad).errors?.[0]?.path).toBe('severity');
+    await kbAgent.callTool({
+      name: 'complete_work',
+      arguments: { ...leaseArgs(c), result: { answer: 'handled' } },
+    });
+  });
+
   it('refuses claim_work for a key bound to no node', async () => {
     const admin = await t.connect((await t.createKey('operator')).key);
     const result = await admin.callTool({ name: 'claim_work', arguments: {} });

@@ -1,5 +1,6 @@
 // Every tool flowmesh serves over MCP (HTTP and stdio alike), in the order tools/list shows them.
 import type { ToolDefinition } from '../tool.js';
+import { escalateTool } from './escalate.js';
 import { claimWorkTool, completeWorkTool, failWorkTool, handoffWorkTool, heartbeatTool } from './steps.js';
 import { getWorkItemTool, listCapabilitiesTool, submitWorkTool } from './work-items.js';
 
@@ -10,6 +11,7 @@ export const flowmeshTools: readonly ToolDefinition[] = [
   completeWorkTool,
   failWorkTool,
   handoffWorkTool,
+  escalateTool,
   submitWorkTool,
   getWorkItemTool,
 ];
