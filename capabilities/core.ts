@@ -5,6 +5,7 @@ import type { Logger } from '../work/logger.js';
 import type { HopRecorder, RouteGuard } from './hooks.js';
 import type { Network } from './network-schema.js';
 import type { Registry } from './registry.js';
+import type { StreamHook } from './value-streams.js';
 import type { Wakeups } from './wakeups.js';
 
 export interface RouterSettings {
@@ -38,6 +39,8 @@ export interface Router {
   hops: HopRecorder;
   wakeups: Wakeups;
   settings: RouterSettings;
+  /** Value streams (multi-step kinds), when the runtime runs them; set once at start. */
+  streams?: StreamHook | undefined;
 }
 
 export interface Core {

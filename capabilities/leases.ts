@@ -124,6 +124,8 @@ export async function completeStep(
     // A step a policy required answers {approved, note?}; not approved ends the item as rejected.
     const gate = await policyGate(core, tx, item, step, input.result);
     if (gate.rejected) return rejectItem(core, tx, { item, step, gate, result: input.result, now });
+    // A streamed item goes on with its value stream's next step (routed after commit), not done here.
+    const streamed = (await core.router.streams?.follows(tx, item.id)) === true;
     await finishStep(core.store, tx, { stepId: step.id, state: 'completed', now, result: input.result });
     const events: NewEvent[] = [
       {
@@ -142,7 +144,11 @@ export async function completeStep(
       node: step.nodeId ? core.router.registry.node(step.nodeId) : undefined,
       confidence: input.confidence,
     });
-    const required = verdict.required;
+    const requiredByPolicy = verdict.required;
+    // Steps the item's value stream routes itself (an approval it has as a step) are left to the stream.
+    const required = streamed
+      ? requiredByPolicy.filter((r) => !core.router.streams?.covers(item.kind, r.capability))
+      : requiredByPolicy;
     gate.dropRepeated(required);
     let seq = required.length ? await nextSeq(core.store, tx, item.id) : 0;
     for (const r of required) {
@@ -156,7 +162,7 @@ export async function completeStep(
         }),
       );
     }
-    if (required.length === 0 && gate.mayFinish) {
+    if (required.length === 0 && !streamed && gate.mayFinish) {
       await updateItem(core.store, tx, {
         id: item.id,
         state: 'done',
@@ -188,9 +194,9 @@ export async function completeStep(
       {
         ...item,
         updatedAt: now,
-        ...(required.length || !gate.mayFinish ? {} : { result: gate.result(input.result) }),
+        ...(required.length || streamed || !gate.mayFinish ? {} : { result: gate.result(input.result) }),
       },
-      required.length || !gate.mayFinish ? undefined : 'done',
+      required.length || streamed || !gate.mayFinish ? undefined : 'done',
     );
     return { workItem: view, step: view.steps.find((s) => s.id === step.id) ?? stepView(step) };
   });
@@ -210,6 +216,17 @@ export async function completeStep(
     );
   }
   publishRouted(core, routed);
+  if (held && core.router.streams && (await core.router.streams.follows(core.store.db, held.item.id))) {
+    try {
+      await core.router.streams.stepCompleted(held.item, held.step, input.result);
+    } catch (error) {
+      // The completion stands; the stream goes on when the runtime next starts (recovery).
+      core.logger.warn('value stream did not go on after a completion', {
+        workItemId: held.item.id,
+        error: String(error),
+      });
+    }
+  }
   return out;
 }
 

@@ -43,7 +43,10 @@ export async function submitWorkItem(
   input: SubmitWorkItem,
   options: SubmitOptions = {},
 ): Promise<SubmitOutcome> {
-  const capability = input.capability;
+  // An item that names no capability follows its kind's value stream, from the stream's first step;
+  // an item that names one is a single step, as for kinds without a stream.
+  const streamStart = input.capability ? undefined : core.router.streams?.firstCapability(input.kind);
+  const capability = input.capability ?? streamStart;
   if (!capability) {
     throw new FlowmeshError(
       'invalid',
@@ -134,6 +137,17 @@ export async function submitWorkItem(
     throw error;
   }
   publishRouted(core, routed);
+  if (streamStart) {
+    try {
+      await core.router.streams?.submitted(submission.item);
+    } catch (error) {
+      // The item and its first step are written; its thread starts when the runtime next starts.
+      core.logger.warn('value stream did not start after a submission', {
+        workItemId: submission.item.id,
+        error: String(error),
+      });
+    }
+  }
   return { kind: 'created', item: view };
 }
 

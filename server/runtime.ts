@@ -2,8 +2,9 @@
 // No module-level singletons, so tests build as many runtimes as they like.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { mcpPushTransport } from '../agents/mcp-push.js';
-import type { Core } from '../capabilities/core.js';
+import { createValueStreamDriver } from '../agents/value-stream-driver.js';
 import { type RouterBackground, startRouterBackground } from '../capabilities/background.js';
+import type { Core } from '../capabilities/core.js';
 import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
@@ -88,6 +89,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   const core: Core = { store, clock, logger, network, router, idempotencyTtlMs: config.idempotencyTtlMs };
   await syncNetwork(core, network);
+  if (network.valueStreams.length > 0) {
+    // Multi-step kinds run as LangGraph threads checkpointed in the store: a new process takes every
+    // open streamed item on from its last checkpoint before it serves anything.
+    const streams = createValueStreamDriver(core, network.valueStreams);
+    router.streams = streams;
+    await streams.recover();
+  }
   const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,

@@ -88,8 +88,8 @@ describe('POST /v1/work-items', () => {
     expect(res.body.traceId).toBe(traceId);
   });
 
-  it('answers 422 naming capability when it is missing', async () => {
-    const res = await t.request<Problem>('POST', '/v1/work-items', { body: { kind: 'refund' } });
+  it('answers 422 naming capability when it is missing for a kind without a value stream', async () => {
+    const res = await t.request<Problem>('POST', '/v1/work-items', { body: { kind: 'support.question' } });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.errors?.map((e) => e.path)).toEqual(['capability']);

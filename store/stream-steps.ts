@@ -1,0 +1,91 @@
+// Queries binding value-stream steps (`<stream step>#<visit>`) to the router's steps, and finding the
+// items whose streams a restart must look at.
+import { sql } from 'drizzle-orm';
+import type { Database, Store } from './database.js';
+
+export async function findStreamStepId(
+  store: Store,
+  db: Database,
+  workItemId: string,
+  stepKey: string,
+): Promise<string | undefined> {
+  const [row] = await store.rows<{ step_id: string }>(
+    sql`select step_id from stream_steps where work_item_id = ${workItemId}::uuid and step_key = ${stepKey}`,
+    db,
+  );
+  return row?.step_id;
+}
+
+export async function findStreamStepKey(
+  store: Store,
+  db: Database,
+  stepId: string,
+): Promise<string | undefined> {
+  const [row] = await store.rows<{ step_key: string }>(
+    sql`select step_key from stream_steps where step_id = ${stepId}::uuid`,
+    db,
+  );
+  return row?.step_key;
+}
+
+/** Binds a stream step to a router step; false when the key was already bound (nothing changes). */
+export async function bindStreamStep(
+  store: Store,
+  db: Database,
+  input: { workItemId: string; stepKey: string; stepId: string },
+): Promise<boolean> {
+  const rows = await store.rows<{ step_id: string }>(
+    sql`insert into stream_steps (work_item_id, step_key, step_id)
+      values (${input.workItemId}::uuid, ${input.stepKey}, ${input.stepId}::uuid)
+      on conflict do nothing returning step_id`,
+    db,
+  );
+  return rows.length > 0;
+}
+
+/** The item's first step when no stream step is bound to it yet (the step made at submission). */
+export async function findUnboundFirstStep(
+  store: Store,
+  db: Database,
+  workItemId: string,
+  capability: string,
+): Promise<string | undefined> {
+  const [row] = await store.rows<{ id: string }>(
+    sql`select s.id from steps s
+      where s.work_item_id = ${workItemId}::uuid and s.capability = ${capability}
+        and not exists (select 1 from stream_steps b where b.step_id = s.id)
+      order by s.seq limit 1`,
+    db,
+  );
+  return row?.id;
+}
+
+/** True when a stream step of the item was routed: the item follows its kind's value stream. */
+export async function itemFollowsStream(store: Store, db: Database, workItemId: string): Promise<boolean> {
+  const rows = await store.rows<{ one: number }>(
+    sql`select 1 as one from stream_steps where work_item_id = ${workItemId}::uuid limit 1`,
+    db,
+  );
+  return rows.length > 0;
+}
+
+/** Open items that follow a value stream (the ones a restart must take on). */
+export async function findOpenStreamedItemIds(store: Store): Promise<string[]> {
+  const rows = await store.rows<{ id: string }>(
+    sql`select w.id from work_items w
+      where w.state = 'open' and exists (select 1 from stream_steps b where b.work_item_id = w.id)
+      order by w.created_at`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** A step's state and result, to resume a stream whose step completed before the process stopped. */
+export async function findStepOutcome(
+  store: Store,
+  stepId: string,
+): Promise<{ state: string; result: unknown } | undefined> {
+  const [row] = await store.rows<{ state: string; result: unknown }>(
+    sql`select state, result from steps where id = ${stepId}::uuid`,
+  );
+  return row;
+}
