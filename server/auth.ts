@@ -34,25 +34,35 @@ export function createAuthenticator(deps: {
   clock: Clock;
   adminKey: string | undefined;
 }): Authenticator {
-  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  // Keyed by the token itself, so a cache hit costs no hashing; holding a pending lookup means
+  // concurrent requests with the same new key share one database query.
+  const cache = new Map<string, { principal: Promise<Principal | undefined>; until: number }>();
   const adminHash = deps.adminKey ? sha256Hex(deps.adminKey) : undefined;
 
+  async function lookup(token: string): Promise<Principal | undefined> {
+    const hash = await sha256Hex(token);
+    if (adminHash && hash === (await adminHash)) {
+      return { id: ENV_ADMIN_ID, name: 'FLOWMESH_ADMIN_KEY', role: 'admin', nodeId: null };
+    }
+    const record = await findApiKeyByHash(deps.store.db, hash);
+    return record && !record.revokedAt
+      ? { id: record.id, name: record.name, role: record.role as Role, nodeId: record.nodeId }
+      : undefined;
+  }
+
   return {
-    async authenticate(token) {
-      const hash = await sha256Hex(token);
-      if (adminHash && hash === (await adminHash)) {
-        return { id: ENV_ADMIN_ID, name: 'FLOWMESH_ADMIN_KEY', role: 'admin', nodeId: null };
-      }
+    authenticate(token) {
       const now = Date.now();
-      const hit = cache.get(hash);
+      const hit = cache.get(token);
       if (hit && hit.until > now) return hit.principal;
-      const record = await findApiKeyByHash(deps.store.db, hash);
-      const principal =
-        record && !record.revokedAt
-          ? { id: record.id, name: record.name, role: record.role as Role, nodeId: record.nodeId }
-          : undefined;
+      const principal = lookup(token);
       if (cache.size > 10_000) cache.clear();
-      cache.set(hash, { principal, until: now + CACHE_MS });
+      const entry = { principal, until: now + CACHE_MS };
+      cache.set(token, entry);
+      // A failed lookup (database down) is not remembered.
+      principal.catch(() => {
+        if (cache.get(token) === entry) cache.delete(token);
+      });
       return principal;
     },
     async create(input) {

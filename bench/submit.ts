@@ -1,0 +1,170 @@
+// Submits work items over a real socket (autocannon, 50 connections) to the real service, on PGlite and,
+// when DATABASE_URL is set, on a fresh PostgreSQL database it creates and drops. The baseline runs the
+// same one-statement insert (store/work-items.ts insertSubmission) through the driver alone at the same
+// concurrency. Prints one JSON line per figure.
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { parseConfig } from '../server/config.js';
+import { createRuntime, type Runtime } from '../server/runtime.js';
+import { insertSubmission } from '../store/work-items.js';
+import { newSubmission } from '../work/submission.js';
+import { SubmitWorkItemSchema } from '../work/work-item.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ADMIN_KEY = `bench-admin-${crypto.randomUUID()}`;
+const BODY = {
+  kind: 'support.question',
+  title: 'Where is my order?',
+  capability: 'kb.answer',
+  payload: { question: 'Where is my order 1042?', channel: 'web' },
+  attributes: { customerTier: 'standard', pii: false },
+  priority: 40,
+};
+
+type Db = 'pglite' | 'postgres';
+const TARGETS: Partial<Record<string, string>> = {
+  items_per_s: '>= 2000',
+  p99_ms: '<= 25',
+  ratio_to_baseline: '>= 0.6',
+};
+
+function print(db: Db, figure: string, value: number): void {
+  const rounded = Math.round(value * 100) / 100;
+  const target = db === 'postgres' ? TARGETS[figure] : undefined;
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'submit', db, figure, value: rounded, ...(target ? { target } : {}) })}\n`,
+  );
+}
+
+interface Database {
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+async function prepare(db: Db): Promise<Database> {
+  if (db === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
+    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+  const base = process.env.DATABASE_URL!;
+  const name = `flowmesh_bench_${process.pid}_${Date.now().toString(36)}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    async cleanup() {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+async function listen(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      }),
+    );
+  });
+}
+
+function load(url: string, key: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: `${url}/v1/work-items`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    // The load generator runs on its own thread, so it does not share the service's event loop.
+    workers: 1,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(BODY),
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** The service's insert, called directly: CONNECTIONS loops for `seconds`. */
+async function baseline(runtime: Runtime, seconds: number): Promise<{ count: number; latencies: number[] }> {
+  const input = SubmitWorkItemSchema.parse(BODY);
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        const started = performance.now();
+        const submission = newSubmission(input, {
+          now: new Date(),
+          createdBy: 'bench',
+          capability: BODY.capability,
+          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        });
+        await insertSubmission(runtime.store, submission);
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  return { count: latencies.length, latencies: latencies.sort((a, b) => a - b) };
+}
+
+async function bench(db: Db): Promise<void> {
+  const database = await prepare(db);
+  let runtime: Runtime | undefined;
+  try {
+    const config = parseConfig({
+      ...process.env,
+      DATABASE_URL: undefined,
+      ...database.env,
+      FLOWMESH_ADMIN_KEY: ADMIN_KEY,
+      FLOWMESH_LOG_LEVEL: 'silent',
+    });
+    runtime = await createRuntime(config);
+    const server = await listen(runtime);
+    try {
+      const created = await fetch(`${server.url}/v1/api-keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'bench submitter', role: 'submitter' }),
+      });
+      if (created.status !== 201)
+        throw new Error(`could not create a key: ${created.status} ${await created.text()}`);
+      const { key } = (await created.json()) as { key: string };
+
+      await load(server.url, key, WARMUP_SECONDS);
+      const result = await load(server.url, key, SECONDS);
+      const items = result['2xx'] / result.duration;
+      print(db, 'items_per_s', items);
+      print(db, 'p50_ms', result.latency.p50);
+      print(db, 'p99_ms', result.latency.p99);
+      print(db, 'errors', result.non2xx + result.errors);
+
+      await baseline(runtime, WARMUP_SECONDS);
+      const base = await baseline(runtime, SECONDS);
+      const baseItems = base.count / SECONDS;
+      print(db, 'baseline_items_per_s', baseItems);
+      print(db, 'baseline_p50_ms', percentile(base.latencies, 50));
+      print(db, 'baseline_p99_ms', percentile(base.latencies, 99));
+      print(db, 'ratio_to_baseline', items / baseItems);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await runtime?.close();
+    await database.cleanup();
+  }
+}
+
+await bench('pglite');
+if (process.env.DATABASE_URL) await bench('postgres');
