@@ -1,6 +1,8 @@
 // The Runtime: everything a flowmesh process needs, built once from a Config and handed to the edges.
 // No module-level singletons, so tests build as many runtimes as they like.
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { builtInAgents } from '../agents/builtins.js';
+import { type AgentHost, createAgentHost } from '../agents/host.js';
 import { mcpPushTransport } from '../agents/mcp-push.js';
 import { createValueStreamDriver } from '../agents/value-stream-driver.js';
 import { type RouterBackground, startRouterBackground } from '../capabilities/background.js';
@@ -36,6 +38,8 @@ export interface Runtime extends Core {
   eventFeed: EventFeed;
   /** The running policy set; replaced by PUT /v1/policies, SIGHUP and (in development) the file watch. */
   policies: PolicyHolder;
+  /** flowmesh's own agents (the triage agent): they claim like any node; started by startBackground. */
+  agents: AgentHost;
   /** Starts periodic maintenance (expired idempotency keys); returns nothing, stopped by close(). */
   startBackground(): void;
   close(): Promise<void>;
@@ -96,6 +100,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     router.streams = streams;
     await streams.recover();
   }
+  const agents = createAgentHost(core, await builtInAgents(network, telemetry.tracer));
   const eventFeed = createEventFeed({ store, clock, logger });
   const app = createApp({
     core,
@@ -123,7 +128,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     telemetry,
     eventFeed,
     policies,
+    agents,
     startBackground() {
+      agents.start();
       // Push agents with an MCP server get their steps as tool calls; other push nodes as webhooks.
       routerBackground ??= startRouterBackground(core, { transport: mcpPushTransport() });
       const sweep = async () => {
@@ -150,6 +157,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       timers.push(spanTimer);
     },
     async close() {
+      await agents.stop();
       await routerBackground?.stop();
       for (const t of timers) clearInterval(t);
       await router.wakeups.close();
