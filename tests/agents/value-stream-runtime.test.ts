@@ -101,6 +101,15 @@ describe('the refund value stream, end to end', () => {
       'refund.execute',
     ]);
     expect(item.steps.every((s) => s.state === 'completed')).toBe(true);
+
+    // The realized map, rebuilt from hop spans, shows every step of the stream.
+    await t.runtime.telemetry.flushStore();
+    const map = await call<unknown>(app, 'GET', '/v1/value-streams/refund');
+    expect(map.status).toBe(200);
+    const text = JSON.stringify(map.body);
+    for (const capability of ['intake.triage', 'refund.assess', 'refund.approve', 'refund.execute']) {
+      expect(text).toContain(capability);
+    }
   });
 
   it('pays a refund of 500 or less without approval', async () => {
