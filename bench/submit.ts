@@ -1,7 +1,8 @@
 // Submits work items over a real socket (autocannon, 50 connections) to the real service, on PGlite and,
 // when DATABASE_URL is set, on a fresh PostgreSQL database it creates and drops. The baseline runs the
 // same one-statement insert (store/work-items.ts insertSubmission) through the driver alone at the same
-// concurrency. Prints one JSON line per figure.
+// concurrency; between the two, `core` calls the submit function the route calls, without HTTP, so the
+// figures show where the time goes. Prints one JSON line per figure.
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
+import { submitWorkItem } from '../capabilities/work-items.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime, type Runtime } from '../server/runtime.js';
 import { insertSubmission } from '../store/work-items.js';
@@ -96,27 +98,42 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** The service's insert, called directly: CONNECTIONS loops for `seconds`. */
-async function baseline(runtime: Runtime, seconds: number): Promise<{ count: number; latencies: number[] }> {
-  const input = SubmitWorkItemSchema.parse(BODY);
+/** Runs `once` in CONNECTIONS concurrent loops for `seconds`; returns the sorted latencies. */
+async function loops(seconds: number, once: () => Promise<unknown>): Promise<number[]> {
   const latencies: number[] = [];
   const until = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < until) {
         const started = performance.now();
-        const submission = newSubmission(input, {
-          now: new Date(),
-          createdBy: 'bench',
-          capability: BODY.capability,
-          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-        });
-        await insertSubmission(runtime.store, submission);
+        await once();
         latencies.push(performance.now() - started);
       }
     }),
   );
-  return { count: latencies.length, latencies: latencies.sort((a, b) => a - b) };
+  return latencies.sort((a, b) => a - b);
+}
+
+/** The baseline: the submission's one-statement insert (item, step, events) through the driver alone. */
+function insertOnly(runtime: Runtime): () => Promise<void> {
+  const input = SubmitWorkItemSchema.parse(BODY);
+  return () =>
+    insertSubmission(
+      runtime.store,
+      newSubmission(input, {
+        now: new Date(),
+        createdBy: 'bench',
+        capability: BODY.capability,
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      }),
+    );
+}
+
+/** The core function the route calls (admission, routing, the insert), without HTTP, auth or parsing. */
+function coreOnly(runtime: Runtime): () => Promise<unknown> {
+  const input = SubmitWorkItemSchema.parse(BODY);
+  const principal = { id: 'bench', name: 'bench', role: 'submitter' as const, nodeId: null };
+  return () => submitWorkItem(runtime, principal, input);
 }
 
 async function bench(db: Db): Promise<void> {
@@ -150,12 +167,17 @@ async function bench(db: Db): Promise<void> {
       print(db, 'p99_ms', result.latency.p99);
       print(db, 'errors', result.non2xx + result.errors);
 
-      await baseline(runtime, WARMUP_SECONDS);
-      const base = await baseline(runtime, SECONDS);
-      const baseItems = base.count / SECONDS;
+      await loops(WARMUP_SECONDS, coreOnly(runtime));
+      const core = await loops(SECONDS, coreOnly(runtime));
+      print(db, 'core_items_per_s', core.length / SECONDS);
+      print(db, 'core_p99_ms', percentile(core, 99));
+
+      await loops(WARMUP_SECONDS, insertOnly(runtime));
+      const base = await loops(SECONDS, insertOnly(runtime));
+      const baseItems = base.length / SECONDS;
       print(db, 'baseline_items_per_s', baseItems);
-      print(db, 'baseline_p50_ms', percentile(base.latencies, 50));
-      print(db, 'baseline_p99_ms', percentile(base.latencies, 99));
+      print(db, 'baseline_p50_ms', percentile(base, 50));
+      print(db, 'baseline_p99_ms', percentile(base, 99));
       print(db, 'ratio_to_baseline', items / baseItems);
     } finally {
       await server.close();
@@ -166,5 +188,7 @@ async function bench(db: Db): Promise<void> {
   }
 }
 
-await bench('pglite');
-if (process.env.DATABASE_URL) await bench('postgres');
+// BENCH_DB=pglite or BENCH_DB=postgres runs one of the two.
+const only = process.env.BENCH_DB;
+if (!only || only === 'pglite') await bench('pglite');
+if (process.env.DATABASE_URL && (!only || only === 'postgres')) await bench('postgres');
