@@ -94,45 +94,22 @@ export interface ClaimQuery {
 
 /**
  * Claims up to `max` of the best steps the node is eligible for, within its free capacity (counted
- * here, after lockNode, so the count is current). Best = earliest rank_at (priority plus aging),
- * then oldest. Each capability's queue is read in index order, so cost does not grow with its length.
+ * under a per-node advisory lock, so the count is current). Best = earliest rank_at (priority plus
+ * aging), then oldest. Each capability's queue is read in index order, so cost does not grow with
+ * its length.
  */
-export async function claimQueued(store: Store, tx: Database, q: ClaimQuery): Promise<StepWithItem[]> {
+export async function claimQueued(store: Store, db: Database, q: ClaimQuery): Promise<StepWithItem[]> {
   const caps = q.capabilities.map((c) => c.id);
   const secs = q.capabilities.map((c) => c.leaseSeconds);
-  const now = iso(q.now);
+  // flowmesh_claim (migration 0008) locks the node, counts what it holds and claims, in one statement:
+  // run it outside an explicit transaction and it costs one round trip.
   const rows = await store.rows<Row>(
-    sql`
-    with held as (
-      select count(*)::int as n from steps where node_id = ${q.nodeId} and state = 'claimed'
-    ), picked as (
-      select p.id, p.lease_secs, p.rank_at from unnest(${pgArray(caps)}::text[], ${pgArray(secs)}::int[]) as c(cap, lease_secs)
-      cross join lateral (
-        select s.id, s.rank_at, c.lease_secs from steps s
-        where s.state = 'queued' and s.routing = 'routable' and s.capability = c.cap
-          and s.eligible_nodes @> array[${q.nodeId}]::text[]
-        order by s.rank_at, s.id
-        limit ${q.max}::int
-        for update of s skip locked
-      ) p
-      order by p.rank_at, p.id
-      limit greatest(0, least(${q.max}::int, ${q.capacity}::int - (select n from held)))
-    ), claimed as (
-      update steps s set state = 'claimed', node_id = ${q.nodeId}, lease_token = gen_random_uuid(),
-        lease_expires_at = ${now}::timestamptz + picked.lease_secs * interval '1 second',
-        claimed_at = ${now}::timestamptz
-      from picked where s.id = picked.id
-      returning s.*
-    ), ev as (
-      insert into events (work_item_id, step_id, type, data, at)
-      select c.work_item_id, c.id, 'step.claimed',
-        jsonb_build_object('nodeId', c.node_id, 'attempt', c.attempt, 'leaseExpiresAt', c.lease_expires_at),
-        ${now}::timestamptz
-      from claimed c
-    )
-    select c.*, ${sql.raw(ITEM_COLUMNS)} from claimed c join work_items w on w.id = c.work_item_id
-    order by c.rank_at, c.id`,
-    tx,
+    sql`select c.*, ${sql.raw(ITEM_COLUMNS)}
+      from flowmesh_claim(${q.nodeId}, ${pgArray(caps)}::text[], ${pgArray(secs)}::int[], ${q.capacity}::int,
+        ${q.max}::int, ${iso(q.now)}::timestamptz) c
+      join work_items w on w.id = c.work_item_id
+      order by c.rank_at, c.id`,
+    db,
   );
   return withItem(rows);
 }
