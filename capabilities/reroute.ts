@@ -3,6 +3,7 @@
 // unroutable (escalation); one that gains a node becomes routable again (its no_capable_node
 // escalation is resolved). Every change is an event.
 import type { Database } from '../store/database.js';
+import { insertDecisions } from '../store/decisions.js';
 import {
   findQueuedSteps,
   insertEscalations,
@@ -11,12 +12,13 @@ import {
   resolveEscalations,
   updateRouting,
 } from '../store/router.js';
+import type { DecisionRecord } from '../work/decision.js';
 import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
 import type { NewEvent } from '../work/events.js';
 import type { Core } from './core.js';
 import { computeEligibility } from './eligibility.js';
 import type { HopRecord } from './hooks.js';
-import { hop, safeRecord } from './router.js';
+import { hop, routeDecision, safeRecord } from './router.js';
 
 const PAGE = 1000;
 
@@ -57,6 +59,7 @@ export async function rerouteQueued(
     const escalations: EscalationRecord[] = [];
     const events: NewEvent[] = [];
     const nowRoutable: string[] = [];
+    const decisions: DecisionRecord[] = [];
     for (const { step, item } of page) {
       const tier = Math.max(step.tier, q.openTier ?? 0);
       const e = computeEligibility({ registry, guard, item, step, tier, now });
@@ -74,6 +77,8 @@ export async function rerouteQueued(
         routing: e.routing,
         tier: e.tier,
       });
+      const decision = routeDecision(item, step, e, now);
+      if (decision) decisions.push(decision);
       if (e.tier > step.tier) {
         out.widened++;
         events.push({
@@ -132,6 +137,11 @@ export async function rerouteQueued(
         core.store,
         tx,
         escalations.filter((x) => x.stepId !== null && done.has(x.stepId)),
+      );
+      await insertDecisions(
+        core.store,
+        tx,
+        decisions.filter((d) => d.stepId !== null && done.has(d.stepId)),
       );
       const resolved = await resolveEscalations(core.store, tx, {
         stepIds: nowRoutable.filter((id) => done.has(id)),

@@ -10,7 +10,7 @@ import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import { newStep, stepQueuedEvent } from '../work/submission.js';
 import { type Core, DEFAULT_ROUTER_SETTINGS, type Router, type RouterSettings } from './core.js';
-import { computeEligibility } from './eligibility.js';
+import { computeEligibility, type Eligibility } from './eligibility.js';
 import {
   allowAllGuard,
   type HopRecord,
@@ -30,6 +30,33 @@ export interface RoutedStep {
   hops: HopRecord[];
   /** The policy decision of this routing and the escalation its rules raised, to write with the step. */
   policy: { decision: DecisionRecord | undefined; escalation: EscalationRecord | undefined };
+}
+
+/** The stored route decision: eligible nodes and every exclusion with its reason, under the policy version. */
+export function routeDecision(
+  item: WorkItemRecord,
+  step: StepRecord,
+  e: Eligibility,
+  now: Date,
+): DecisionRecord | undefined {
+  if (!e.policy) return undefined;
+  return newDecision({
+    workItemId: item.id,
+    stepId: step.id,
+    hook: 'route',
+    outcome: e.routing === 'routable' ? 'routed' : 'unroutable',
+    policyVersion: e.policy.version,
+    ruleIds: e.policy.ruleIds,
+    details: {
+      capability: step.capability,
+      tier: e.tier,
+      eligible: e.eligibleNodes,
+      exclusions: e.exclusions.map((x) => ({ ...x })),
+      escalations: e.policy.escalations.map((x) => ({ ...x })),
+      failures: e.policy.failures.map((x) => ({ ...x })),
+    },
+    at: now,
+  });
 }
 
 /** One `policy` escalation for the rules of a decision that escalate (one per step and hook). */
@@ -108,25 +135,7 @@ export function routeStep(core: Core, item: WorkItemRecord, step: StepRecord, no
     events.push(escalationOpenedEvent(escalation));
     hops.push(hop(item, routed, 'escalate', now, now, 'no_capable_node', e.ruleIds));
   }
-  const decision = e.policy
-    ? newDecision({
-        workItemId: item.id,
-        stepId: step.id,
-        hook: 'route',
-        outcome: e.routing === 'routable' ? 'routed' : 'unroutable',
-        policyVersion: e.policy.version,
-        ruleIds: e.policy.ruleIds,
-        details: {
-          capability: step.capability,
-          tier: e.tier,
-          eligible: e.eligibleNodes,
-          exclusions: e.exclusions.map((x) => ({ ...x })),
-          escalations: e.policy.escalations.map((x) => ({ ...x })),
-          failures: e.policy.failures.map((x) => ({ ...x })),
-        },
-        at: now,
-      })
-    : undefined;
+  const decision = routeDecision(item, step, e, now);
   const policyX = policyEscalation(e.policy, { workItemId: item.id, stepId: step.id, hook: 'route', now });
   if (policyX) events.push(escalationOpenedEvent(policyX));
   return { step: routed, events, escalation, hops, policy: { decision, escalation: policyX } };
