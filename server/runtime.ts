@@ -7,6 +7,7 @@ import { mcpPushTransport } from '../agents/mcp-push.js';
 import { createValueStreamDriver } from '../agents/value-stream-driver.js';
 import { type RouterBackground, startRouterBackground } from '../capabilities/background.js';
 import type { Core } from '../capabilities/core.js';
+import { type EscalationBackground, startEscalationBackground } from '../capabilities/escalation-sweep.js';
 import { createEventFeed, type EventFeed } from '../capabilities/event-feed.js';
 import { syncNetwork } from '../capabilities/network.js';
 import { loadNetworkFile } from '../capabilities/network-file.js';
@@ -120,6 +121,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const timers: ReturnType<typeof setInterval>[] = [];
   let routerBackground: RouterBackground | undefined;
 
+  let escalationBackground: EscalationBackground | undefined;
+
   return {
     ...core,
     config,
@@ -130,6 +133,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     policies,
     agents,
     startBackground() {
+      // Escalation detectors and webhook deliveries, each under its own advisory lock.
+      escalationBackground ??= startEscalationBackground(core);
       agents.start();
       // Push agents with an MCP server get their steps as tool calls; other push nodes as webhooks.
       routerBackground ??= startRouterBackground(core, { transport: mcpPushTransport() });
@@ -157,6 +162,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       timers.push(spanTimer);
     },
     async close() {
+      await escalationBackground?.stop();
       await agents.stop();
       await routerBackground?.stop();
       for (const t of timers) clearInterval(t);

@@ -129,3 +129,104 @@ export async function openEscalations(
   }
   return written;
 }
+
+/** An open item with a deadline, and its current open step (the latest queued or claimed one). */
+export interface DueItemRow {
+  itemId: string;
+  kind: string;
+  dueAt: Date;
+  createdAt: Date;
+  traceparent: string;
+  stepId: string;
+  seq: number;
+  capability: string;
+  stepState: string;
+  attempt: number;
+  nodeId: string | null;
+  queuedAt: Date;
+  claimedAt: Date | null;
+  leaseExpiresAt: Date | null;
+}
+
+interface OpenStepSqlRow {
+  item_id: string;
+  kind: string;
+  due_at: Date | string | null;
+  created_at: Date | string;
+  traceparent: string;
+  step_id: string;
+  seq: number;
+  capability: string;
+  step_state: string;
+  attempt: number;
+  node_id: string | null;
+  queued_at: Date | string;
+  claimed_at: Date | string | null;
+  lease_expires_at: Date | string | null;
+}
+
+function openStepRow(r: OpenStepSqlRow): DueItemRow {
+  return {
+    itemId: r.item_id,
+    kind: r.kind,
+    dueAt: r.due_at === null ? new Date(Number.NaN) : date(r.due_at),
+    createdAt: date(r.created_at),
+    traceparent: r.traceparent,
+    stepId: r.step_id,
+    seq: Number(r.seq),
+    capability: r.capability,
+    stepState: r.step_state,
+    attempt: Number(r.attempt),
+    nodeId: r.node_id,
+    queuedAt: date(r.queued_at),
+    claimedAt: r.claimed_at === null ? null : date(r.claimed_at),
+    leaseExpiresAt: r.lease_expires_at === null ? null : date(r.lease_expires_at),
+  };
+}
+
+const OPEN_STEP_COLUMNS = sql.raw(`w.id as item_id, w.kind, w.due_at, w.created_at, w.traceparent,
+  s.id as step_id, s.seq, s.capability, s.state as step_state, s.attempt, s.node_id, s.queued_at,
+  s.claimed_at, s.lease_expires_at`);
+
+/** Open items that have a deadline, each with its current open step. */
+export async function findOpenItemsWithDeadline(
+  store: Store,
+  db: Database,
+  limit: number,
+): Promise<DueItemRow[]> {
+  const rows = await store.rows<OpenStepSqlRow>(
+    sql`select ${OPEN_STEP_COLUMNS} from work_items w
+      join lateral (select * from steps s where s.work_item_id = w.id and s.state in ('queued', 'claimed')
+        order by s.seq desc limit 1) s on true
+      where w.state = 'open' and w.due_at is not null
+      order by w.due_at limit ${limit}::int`,
+    db,
+  );
+  return rows.map(openStepRow);
+}
+
+/** Queued or claimed steps that have waited or been worked on since before `before`. */
+export async function findOpenStepsSince(
+  store: Store,
+  db: Database,
+  before: Date,
+  limit: number,
+): Promise<DueItemRow[]> {
+  const rows = await store.rows<OpenStepSqlRow>(
+    sql`select ${OPEN_STEP_COLUMNS} from steps s join work_items w on w.id = s.work_item_id
+      where s.state in ('queued', 'claimed') and w.state = 'open' and s.queued_at <= ${before.toISOString()}::timestamptz
+      order by s.queued_at limit ${limit}::int`,
+    db,
+  );
+  return rows.map(openStepRow);
+}
+
+/** Claimed steps, for the node-down detector. */
+export async function findClaimedSteps(store: Store, db: Database, limit: number): Promise<DueItemRow[]> {
+  const rows = await store.rows<OpenStepSqlRow>(
+    sql`select ${OPEN_STEP_COLUMNS} from steps s join work_items w on w.id = s.work_item_id
+      where s.state = 'claimed' order by s.claimed_at limit ${limit}::int`,
+    db,
+  );
+  return rows.map(openStepRow);
+}

@@ -6,6 +6,7 @@ export const escalationNetwork: Network = NetworkSchema.parse({
   capabilities: [
     { id: 'doc.review', leaseSeconds: 120, maxAttempts: 1 },
     { id: 'doc.publish', leaseSeconds: 60 },
+    { id: 'doc.write', leaseSeconds: 3600 },
     { id: 'legal.check', leaseSeconds: 600 },
   ],
   nodes: [
@@ -21,7 +22,11 @@ export const escalationNetwork: Network = NetworkSchema.parse({
       name: 'Editors',
       kind: 'human_team',
       capacity: 2,
-      capabilities: [{ capability: 'doc.review' }, { capability: 'doc.publish' }],
+      capabilities: [
+        { capability: 'doc.review' },
+        { capability: 'doc.publish' },
+        { capability: 'doc.write' },
+      ],
     },
   ],
 });
