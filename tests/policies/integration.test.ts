@@ -138,6 +138,12 @@ describe('policies in the router', () => {
           detail: 'personal data stays with people',
           ruleIds: ['pii-humans'],
         },
+        {
+          nodeId: 'kb-agent',
+          reason: 'policy',
+          detail: 'personal data stays with people',
+          ruleIds: ['pii-humans'],
+        },
       ]),
     );
     const route = (await decisions(t, res.body.id)).find((d) => d.hook === 'route');
@@ -148,7 +154,7 @@ describe('policies in the router', () => {
       stepId: step?.id,
       details: { eligible: ['support-team'], capability: 'kb.answer' },
     });
-    expect(route?.details.exclusions).toHaveLength(2);
+    expect(route?.details.exclusions).toHaveLength(3);
   });
 
   it('keeps the router’s own exclusions beside the policy ones in the decision', async () => {
