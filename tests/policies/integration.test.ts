@@ -273,6 +273,26 @@ describe('policies in the router', () => {
     expect((await escalations(t, res.body.id)).map((x) => [x.kind, x.severity])).toEqual([['policy', 'low']]);
   });
 
+  it('stores a new route decision when a network change re-routes a step', async () => {
+    const res = await submit(t, { kind: 'support', capability: 'kb.answer', attributes: { pii: true } });
+    const away = await t.request('POST', '/v1/nodes/support-team/availability', {
+      body: { availability: 'away' },
+    });
+    expect(away.status).toBe(200);
+    try {
+      const routes = (await decisions(t, res.body.id)).filter((d) => d.hook === 'route');
+      expect(routes.map((d) => d.outcome)).toEqual(['routed', 'unroutable']);
+      expect(routes[1]?.details.exclusions).toEqual(
+        expect.arrayContaining([
+          { nodeId: 'support-team', reason: 'away' },
+          expect.objectContaining({ nodeId: 'refund-agent', reason: 'policy', ruleIds: ['pii-humans'] }),
+        ]),
+      );
+    } finally {
+      await t.request('POST', '/v1/nodes/support-team/availability', { body: { availability: 'available' } });
+    }
+  });
+
   it('uses a reloaded policy set at the next decision and stores its version', async () => {
     const outcome = await t.runtime.policies.replace(
       [{ file: 'strict.yaml', text: '- id: humans-only\n  on: route\n  deny: node.kind != "human_team"\n' }],
