@@ -50,81 +50,90 @@ export async function aggregateValueStream(
   from: Date,
   to: Date,
 ): Promise<SqlValueStreamFacts> {
-  const [row] = await store.rows<{ facts: unknown }>(sql`
-    with scope as (
-      select work_item_id, min(start_at) as start_at
+  // One pass over the kind's spans grouped per step, then windows per item; no joins between the
+  // intermediate results, so the plan stays linear. Sorts and hashes get room to stay in memory.
+  const [row] = await store.transaction(async (tx) => {
+    await store.rows(sql`set local work_mem = '256MB'`, tx);
+    return store.rows<{ facts: unknown }>(
+      sql`
+    with g as (
+      select work_item_id, step_id,
+        min(capability) filter (where source = 'hop') as capability,
+        min(start_at) filter (where source in ('hop', 'item')) as first_at,
+        coalesce(sum(duration_ms) filter (where hop = 'wait'), 0) as wait_ms,
+        coalesce(sum(duration_ms) filter (where hop in ('work', 'approval')), 0) as work_ms,
+        coalesce(bool_or(hop = 'handoff'), false) as handed_off,
+        max(outcome) filter (where source = 'item') as end_state,
+        max(end_at) filter (where source = 'item') as end_at,
+        count(*) filter (where source = 'agent') as agent_n,
+        array_agg(node_id) filter (where hop in ('work', 'approval') and node_id is not null) as workers,
+        array_agg(coalesce(node_kind, '')) filter (where hop in ('work', 'approval') and node_id is not null) as worker_kinds
       from spans
-      where kind = ${kind} and source in ('hop', 'item') and work_item_id is not null
-      group by work_item_id
-      having min(start_at) >= ${from.toISOString()}::timestamptz and min(start_at) < ${to.toISOString()}::timestamptz
+      where kind = ${kind} and work_item_id is not null
+      group by work_item_id, step_id
     ),
-    item_end as (
-      select i.work_item_id, i.outcome as end_state, s.start_at, i.end_at
-      from scope s join spans i on i.work_item_id = s.work_item_id and i.source = 'item'
+    x as (
+      select g.*, (g.step_id is not null and g.capability is not null) as is_visit,
+        min(g.first_at) over item as item_start,
+        max(g.end_state) over item as item_state,
+        max(g.end_at) over item as item_end,
+        row_number() over w = 1 as first_row,
+        lag(g.capability) over w as prev_cap,
+        lag(g.handed_off) over w as prev_handed_off,
+        coalesce(g.capability = any(array_agg(g.capability) over (w rows between unbounded preceding and 1 preceding)), false) as seen_before,
+        lead(g.step_id) over w is null as last_row
+      from g
+      window item as (partition by g.work_item_id),
+        w as (partition by g.work_item_id order by (g.step_id is not null and g.capability is not null), g.first_at, g.step_id)
     ),
-    visit as (
-      select h.work_item_id, h.step_id, min(h.capability) as capability, min(h.start_at) as first_at,
-        coalesce(sum(h.duration_ms) filter (where h.hop = 'wait'), 0) as wait_ms,
-        coalesce(sum(h.duration_ms) filter (where h.hop in ('work', 'approval')), 0) as work_ms,
-        bool_or(h.hop = 'handoff') as handed_off
-      from spans h join scope s on s.work_item_id = h.work_item_id
-      where h.source = 'hop' and h.step_id is not null
-      group by h.work_item_id, h.step_id
-      having min(h.capability) is not null
+    s as (
+      select * from x where item_start >= ${from.toISOString()}::timestamptz and item_start < ${to.toISOString()}::timestamptz
     ),
     agent_extra as (
-      select a.step_id, sum(a.duration_ms) as ms
-      from spans a join scope s on s.work_item_id = a.work_item_id
-      where a.source = 'agent' and a.step_id is not null
+      select g.step_id, sum(a.duration_ms) as ms
+      from g join spans a on a.work_item_id = g.work_item_id and a.step_id = g.step_id and a.source = 'agent'
+      where g.agent_n > 0
         and not exists (select 1 from spans p
           where p.trace_id = a.trace_id and p.span_id = a.parent_span_id and p.source = 'agent')
         and not exists (select 1 from spans w
           where w.work_item_id = a.work_item_id and w.step_id = a.step_id and w.source = 'hop'
             and w.hop in ('work', 'approval') and w.start_at <= a.start_at and w.end_at >= a.end_at)
-      group by a.step_id
+      group by g.step_id
     ),
     v as (
-      select visit.work_item_id, visit.capability, visit.wait_ms,
-        visit.work_ms + coalesce(ae.ms, 0) as work_ms,
-        lag(visit.capability) over w as prev_cap,
-        lag(visit.handed_off) over w as prev_handed_off,
-        count(*) over (partition by visit.work_item_id, visit.capability order by visit.first_at, visit.step_id
-          rows unbounded preceding) as nth,
-        row_number() over (partition by visit.work_item_id order by visit.first_at desc, visit.step_id desc) as from_end
-      from visit left join agent_extra ae on ae.step_id = visit.step_id
-      window w as (partition by visit.work_item_id order by visit.first_at, visit.step_id)
+      select s.*, s.work_ms + coalesce(ae.ms, 0) as work_total
+      from s left join agent_extra ae on ae.step_id = s.step_id
+      where s.is_visit
     ),
     step_stats as (
       select capability, count(*) as visits,
         json_build_object('n', count(*), 'total', sum(wait_ms),
           'p', percentile_disc(array[0.5, 0.85, 0.95]) within group (order by wait_ms)) as wait,
-        json_build_object('n', count(*), 'total', sum(work_ms),
-          'p', percentile_disc(array[0.5, 0.85, 0.95]) within group (order by work_ms)) as work
+        json_build_object('n', count(*), 'total', sum(work_total),
+          'p', percentile_disc(array[0.5, 0.85, 0.95]) within group (order by work_total)) as work
       from v group by capability
     ),
     node_stats as (
-      select h.capability, h.node_id, min(h.node_kind) as node_kind, count(*) as n
-      from spans h join scope s on s.work_item_id = h.work_item_id
-      where h.source = 'hop' and h.hop in ('work', 'approval') and h.step_id is not null and h.node_id is not null
-      group by h.capability, h.node_id
+      select v.capability, w.node_id, min(nullif(w.node_kind, '')) as node_kind, count(*) as n
+      from v cross join lateral unnest(v.workers, v.worker_kinds) as w(node_id, node_kind)
+      group by v.capability, w.node_id
     ),
     edge_stats as (
       select coalesce(prev_cap, 'start') as from_node, capability as to_node, count(*) as n,
-        count(*) filter (where nth = 1 and coalesce(prev_handed_off, false)) as handoffs,
-        count(*) filter (where nth > 1) as rework
+        count(*) filter (where not seen_before and coalesce(prev_handed_off, false)) as handoffs,
+        count(*) filter (where seen_before) as rework
       from v group by 1, 2
       union all
-      select coalesce(last.capability, 'start'), e.end_state, count(*), 0, 0
-      from item_end e left join v last on last.work_item_id = e.work_item_id and last.from_end = 1
-      where e.end_state is not null
+      select capability, item_state, count(*), 0, 0
+      from v where last_row and item_state is not null
       group by 1, 2
     ),
     done_items as (
-      select work_item_id, extract(epoch from (end_at - start_at)) * 1000 as lead_ms
-      from item_end where end_state = 'done'
+      select extract(epoch from (item_end - item_start)) * 1000 as lead_ms
+      from s where first_row and item_state = 'done'
     )
     select json_build_object(
-      'started', (select count(*) from scope),
+      'started', (select count(*) from s where first_row),
       'done', (select count(*) from done_items),
       'steps', (select coalesce(json_agg(json_build_object('capability', capability, 'visits', visits,
           'wait', wait, 'work', work)), '[]'::json) from step_stats),
@@ -134,8 +143,11 @@ export async function aggregateValueStream(
           'handoffs', handoffs, 'rework', rework)), '[]'::json) from edge_stats),
       'lead', (select json_build_object('n', count(*), 'total', sum(lead_ms),
           'p', percentile_disc(array[0.5, 0.85, 0.95]) within group (order by lead_ms)) from done_items),
-      'workOfDone', (select coalesce(sum(v.work_ms), 0) from v join done_items d on d.work_item_id = v.work_item_id)
-    ) as facts`);
+      'workOfDone', (select coalesce(sum(work_total), 0) from v where item_state = 'done')
+    ) as facts`,
+      tx,
+    );
+  });
   const raw = (typeof row?.facts === 'string' ? JSON.parse(row.facts) : row?.facts) as {
     started: number | string;
     done: number | string;

@@ -104,7 +104,7 @@ export function factsFromPaths(kind: string, paths: readonly ItemPath[]): ValueS
       prev = v.capability;
     });
     if (path.endState && path.endAt !== null) {
-      addEdge(prev, path.endState, 'next');
+      if (path.visits.length > 0) addEdge(prev, path.endState, 'next');
       if (path.endState === 'done') {
         done += 1;
         lead.push(path.endAt - path.startAt);
