@@ -47,6 +47,15 @@ function stale(e: EscalationRecord, why: string, details: Record<string, unknown
 
 const OPEN_STEP = new Set(['queued', 'claimed']);
 
+/** Writes the events so far, so the log keeps cause before effect (rerouted, then the new step's queued). */
+async function flushAndRoute(
+  c: ActionContext,
+  input: Parameters<typeof insertRoutedStep>[2],
+): Promise<RoutedStep> {
+  await insertEvents(c.core.store, c.tx, c.events.splice(0));
+  return insertRoutedStep(c.core, c.tx, input);
+}
+
 function requireOpenItem(c: ActionContext, action: string): void {
   if (c.item.state !== 'open') {
     throw stale(c.escalation, `work item ${c.item.id} is ${c.item.state}, so there is nothing to ${action}`, {
@@ -80,7 +89,7 @@ async function retry(c: ActionContext): Promise<void> {
     await reopen(c, 'retry');
     const seq = await nextSeq(c.core.store, c.tx, c.item.id);
     c.routed.push(
-      await insertRoutedStep(c.core, c.tx, {
+      await flushAndRoute(c, {
         item: c.item,
         capability: step.capability,
         seq,
@@ -194,9 +203,7 @@ async function reroute(
       at: c.now,
     });
     const seq = await nextSeq(core.store, c.tx, c.item.id);
-    c.routed.push(
-      await insertRoutedStep(core, c.tx, { item: c.item, capability: target.capability, seq, now: c.now }),
-    );
+    c.routed.push(await flushAndRoute(c, { item: c.item, capability: target.capability, seq, now: c.now }));
     return;
   }
   const nodeId = target.nodeId as string;
@@ -218,7 +225,7 @@ async function reroute(
   if (step.state === 'failed') {
     await reopen(c, 'reroute');
     const seq = await nextSeq(core.store, c.tx, c.item.id);
-    const fresh = await insertRoutedStep(core, c.tx, {
+    const fresh = await flushAndRoute(c, {
       item: c.item,
       capability: step.capability,
       seq,
@@ -321,7 +328,7 @@ async function approve(c: ActionContext, note: string | undefined): Promise<void
   let seq = required.length ? await nextSeq(core.store, c.tx, c.item.id) : 0;
   for (const r of required) {
     c.routed.push(
-      await insertRoutedStep(core, c.tx, {
+      await flushAndRoute(c, {
         item: c.item,
         capability: r.capability,
         seq: seq++,
