@@ -39,7 +39,7 @@ function children(node: ASTNode): ASTNode[] {
   return out;
 }
 
-/** Refuses what could make evaluation expensive: nested comprehensions and risky regular expressions. */
+/** Refuses what could make evaluation expensive: nested comprehensions (quadratic) and risky regular expressions. */
 function findCostProblem(root: ASTNode): ExpressionFailure | undefined {
   const stack: Array<{ node: ASTNode; loops: number }> = [{ node: root, loops: 0 }];
   while (stack.length > 0) {
@@ -49,10 +49,10 @@ function findCostProblem(root: ASTNode): ExpressionFailure | undefined {
       const [name, , args] = node.args;
       if (COMPREHENSIONS.has(name)) {
         depth += 1;
-        if (depth > 2) {
+        if (depth > 1) {
           return {
             offset: node.start,
-            reason: `comprehensions (${name}, all, exists, map, filter) nest at most two deep, so a rule's cost stays bounded`,
+            reason: `${name} inside another comprehension: comprehensions (all, exists, exists_one, map, filter) may not nest, so a rule's cost stays linear in the item's size`,
           };
         }
       }
