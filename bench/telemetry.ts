@@ -1,0 +1,263 @@
+// Telemetry benchmark. (1) End-to-end throughput of the work loop (submit, claim, complete over a real
+// socket) with tracing on (OTLP/HTTP exporter to a local receiver + span store) and off (no exporter,
+// no HTTP spans, no hop recording). (2) Value-stream rebuild from a span store holding 100,000 items
+// (PostgreSQL; PGlite gets 20,000). Prints one JSON line per figure.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { noopHopRecorder } from '../capabilities/hooks.js';
+import { NetworkSchema } from '../capabilities/network-schema.js';
+import { parseConfig } from '../server/config.js';
+import { createRuntime, type Runtime } from '../server/runtime.js';
+import { getValueStream } from '../telemetry/service.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const WORKERS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const ITEMS_PG = Number(process.env.BENCH_VALUE_STREAM_ITEMS ?? 100_000);
+const ITEMS_PGLITE = Number(process.env.BENCH_VALUE_STREAM_ITEMS_PGLITE ?? 20_000);
+const ADMIN_KEY = `bench-admin-${crypto.randomUUID()}`;
+
+type Db = 'pglite' | 'postgres';
+const TARGETS: Partial<Record<string, string>> = {
+  tracing_loss_pct: '<= 10',
+  rebuild_ms: '<= 2000',
+};
+
+function print(db: Db, figure: string, value: number, extra: Record<string, unknown> = {}): void {
+  const rounded = Math.round(value * 100) / 100;
+  const target = db === 'postgres' ? TARGETS[figure] : undefined;
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'telemetry', db, figure, value: rounded, ...extra, ...(target ? { target } : {}) })}\n`,
+  );
+}
+
+const network = NetworkSchema.parse({
+  capabilities: [{ id: 'bench.work', leaseSeconds: 600 }],
+  nodes: [
+    {
+      id: 'bench-team',
+      name: 'Bench team',
+      kind: 'human_team',
+      capacity: 100_000,
+      capabilities: [{ capability: 'bench.work', proficiency: 1 }],
+    },
+  ],
+});
+
+async function prepare(db: Db): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  if (db === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
+    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+  const base = process.env.DATABASE_URL as string;
+  const name = `flowmesh_bench_tel_${process.pid}_${Date.now().toString(36)}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    async cleanup() {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/** An OTLP/HTTP receiver that reads and discards what it is sent, counting requests. */
+async function startReceiver(): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function listen(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      }),
+    );
+  });
+}
+
+/** WORKERS loops of submit → claim → complete for `seconds`; returns finished loops. */
+async function workLoop(url: string, seconds: number): Promise<number> {
+  const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      while (performance.now() < until) {
+        await post('/v1/work-items', { kind: 'bench', title: 'loop', capability: 'bench.work' });
+        const claim = (await post('/v1/nodes/bench-team/claims', {})) as {
+          workItem: { id: string };
+          step: { id: string };
+          lease: { token: string };
+        };
+        await post(`/v1/work-items/${claim.workItem.id}/complete`, {
+          stepId: claim.step.id,
+          leaseToken: claim.lease.token,
+          result: { ok: true },
+        });
+        done++;
+      }
+    }),
+  );
+  return done;
+}
+
+async function throughput(db: Db, tracing: boolean): Promise<number> {
+  const database = await prepare(db);
+  const receiver = await startReceiver();
+  let runtime: Runtime | undefined;
+  try {
+    const config = parseConfig({
+      DATABASE_URL: undefined,
+      ...database.env,
+      FLOWMESH_ADMIN_KEY: ADMIN_KEY,
+      FLOWMESH_LOG_LEVEL: 'silent',
+      ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } : { OTEL_SDK_DISABLED: 'true' }),
+    });
+    runtime = await createRuntime(config, { network, policies: [] });
+    if (!tracing) runtime.router.hops = noopHopRecorder;
+    const server = await listen(runtime);
+    try {
+      await workLoop(server.url, WARMUP_SECONDS);
+      const loops = (await workLoop(server.url, SECONDS)) / SECONDS;
+      await runtime.telemetry.forceFlush();
+      if (tracing) {
+        const stored = await runtime.store.rows<{ n: number | string }>(sql`select count(*) as n from spans`);
+        print(db, 'tracing_on_spans_stored', Number(stored[0]?.n ?? 0));
+        print(db, 'tracing_on_otlp_requests', receiver.requests());
+      }
+      return loops;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await runtime?.close();
+    await receiver.close();
+    await database.cleanup();
+  }
+}
+
+/** Fills the span store with `items` refund items through SQL: three steps each, a handoff on one in ten. */
+async function seedSpans(runtime: Runtime, items: number): Promise<void> {
+  for (let from = 1; from <= items; from += 20_000) {
+    const to = Math.min(items, from + 19_999);
+    await runtime.store.rows(sql`
+      with item as (
+        select i, md5('item' || i)::uuid as id, md5('trace' || i) as trace_id,
+          timestamptz '2026-01-05 09:00:00+00' + (i * interval '20 seconds') as start_at
+        from generate_series(${from}::int, ${to}::int) i
+      ), step as (
+        select item.*, s, md5('step' || i || '-' || s)::uuid as step_id,
+          (array['intake.triage', 'refund.assess', 'refund.execute'])[s] as capability,
+          (array['triage-agent', 'billing-team', 'help-centre'])[s] as node_id,
+          item.start_at + (s - 1) * interval '4 hours' as queued_at,
+          (5 + (i * 37 + s * 11) % 120) * interval '1 minute' as wait,
+          (2 + (i * 13 + s * 7) % 30) * interval '1 minute' as work
+        from item cross join generate_series(1, 3) s
+      ), hop as (
+        select step.*, h,
+          case h when 'route' then queued_at when 'wait' then queued_at when 'work' then queued_at + wait
+            else queued_at + wait + work end as h_start,
+          case h when 'route' then queued_at when 'wait' then queued_at + wait else queued_at + wait + work end as h_end
+        from step cross join (values ('route'), ('wait'), ('work'), ('handoff')) v(h)
+        where h <> 'handoff' or (s = 2 and i % 10 = 0)
+      )
+      insert into spans (trace_id, span_id, parent_span_id, name, source, hop, work_item_id, kind, step_id, capability,
+        node_id, node_kind, attempt, outcome, start_at, end_at, duration_ms, attributes)
+      select trace_id, substr(md5(step_id::text || h), 1, 16), substr(md5('root' || i), 1, 16), 'flowmesh.' || h, 'hop', h,
+        id, 'refund', step_id, capability, case when h = 'route' then null else node_id end, null, 1,
+        case h when 'route' then 'routed' when 'wait' then 'claimed' when 'work' then 'completed' else 'handed_off' end,
+        h_start, h_end, extract(epoch from (h_end - h_start)) * 1000, '{}'::jsonb
+      from hop
+      union all
+      select trace_id, substr(md5('root' || i), 1, 16), null, 'flowmesh.work_item', 'item', null, id, 'refund', null, null,
+        null, null, null, 'done', start_at, start_at + interval '8 hours' + wait + work,
+        extract(epoch from (interval '8 hours' + wait + work)) * 1000, '{}'::jsonb
+      from step where s = 3`);
+  }
+  await runtime.store.rows(sql`analyze spans`);
+}
+
+async function rebuild(db: Db, items: number): Promise<void> {
+  const database = await prepare(db);
+  let runtime: Runtime | undefined;
+  try {
+    const config = parseConfig({
+      DATABASE_URL: undefined,
+      ...database.env,
+      FLOWMESH_ADMIN_KEY: ADMIN_KEY,
+      FLOWMESH_LOG_LEVEL: 'silent',
+    });
+    runtime = await createRuntime(config, { network, policies: [] });
+    const seeded = performance.now();
+    await seedSpans(runtime, items);
+    print(db, 'seed_ms', performance.now() - seeded, { items });
+    const tcore = {
+      store: runtime.store,
+      clock: runtime.clock,
+      spanStore: runtime.telemetry.spanStore,
+      flush: () => runtime?.telemetry.flushStore() ?? Promise.resolve(),
+      nodes: network.nodes,
+    };
+    const window = { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-03-01T00:00:00Z') };
+    const times: number[] = [];
+    let started = 0;
+    for (let run = 0; run < 4; run++) {
+      const t0 = performance.now();
+      const vs = await getValueStream(tcore, 'refund', window);
+      times.push(performance.now() - t0);
+      started = vs.items.started;
+    }
+    if (started !== items) throw new Error(`rebuilt ${started} items, expected ${items}`);
+    times.shift(); // the first run warms caches
+    times.sort((a, b) => a - b);
+    print(db, 'rebuild_ms', times[1] ?? 0, { items, runs: times.map((t) => Math.round(t)) });
+  } finally {
+    await runtime?.close();
+    await database.cleanup();
+  }
+}
+
+async function bench(db: Db): Promise<void> {
+  const off = await throughput(db, false);
+  const on = await throughput(db, true);
+  print(db, 'loops_per_s_tracing_off', off);
+  print(db, 'loops_per_s_tracing_on', on);
+  print(db, 'tracing_loss_pct', ((off - on) / off) * 100);
+  await rebuild(db, db === 'postgres' ? ITEMS_PG : ITEMS_PGLITE);
+}
+
+const only = process.env.BENCH_DB;
+if (!only || only === 'pglite') await bench('pglite');
+if (process.env.DATABASE_URL && (!only || only === 'postgres')) await bench('postgres');
