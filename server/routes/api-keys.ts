@@ -72,7 +72,8 @@ const revokeRouteDef = createRoute({
 export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, core: Core, auth: Authenticator): void {
   app.openapi(createRouteDef, async (c) => {
     const body = c.req.valid('json');
-    if (body.nodeId && !core.network.nodes.some((n) => n.id === body.nodeId)) {
+    // The live registry: nodes created through PUT /v1/nodes get agent keys too.
+    if (body.nodeId && !core.router.registry.node(body.nodeId)) {
       throw new FlowmeshError('invalid', `unknown node ${body.nodeId}`, {
         errors: [{ path: 'nodeId', message: `unknown node ${body.nodeId}` }],
       });

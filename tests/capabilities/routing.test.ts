@@ -82,6 +82,10 @@ describe('eligibility', () => {
     expect(put.status).toBe(201);
     expect(put.body).toMatchObject({ id: 'incident-bot', wip: 0, queueDepth: 1, health: { state: 'ok' } });
     expect((await item(t, s.id)).steps[0]?.eligibleNodes).toEqual(['incident-bot']);
+    const bot = await t.createKey('agent', 'incident-bot');
+    expect((await claim(t, 'incident-bot', { key: bot.key }))?.workItem.id).toBe(s.id);
+    const held = await t.request<{ nodes: { id: string; wip: number }[] }>('GET', '/v1/nodes');
+    expect(held.body.nodes.find((n) => n.id === 'incident-bot')?.wip).toBe(1);
     expect((await t.request('DELETE', '/v1/nodes/incident-bot')).status).toBe(204);
     expect((await t.request('GET', '/v1/nodes/incident-bot')).status).toBe(404);
     expect((await item(t, s.id)).steps[0]?.routing).toBe('unroutable');
