@@ -2,8 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createPolicyHolder } from '../../policies/holder.js';
+import { createPolicyHolder, type ReloadOutcome } from '../../policies/holder.js';
 import { loadPolicySet } from '../../policies/load.js';
+import { watchPolicies } from '../../policies/watch.js';
 import { manualClock } from '../../work/clock.js';
 import { silentLogger } from '../../work/logger.js';
 import { CAPABILITIES, item, NOW } from './helpers.js';
@@ -71,5 +72,34 @@ describe('reloading policies', () => {
     const outcome = await holder.replace([{ file: 'api.yaml', text: ALLOW_ALL }], 'api');
     expect(outcome.ok).toBe(true);
     expect(holder.current().rules.map((r) => r.id)).toEqual(['open']);
+  });
+
+  it('reloads when a rule file changes, and keeps the running set when the change does not load', async () => {
+    const { dir, holder } = await holderOn(DENY_ALL);
+    const first = holder.current().version;
+    // Editors and file systems may report one write as several events: wait for the outcome asked for.
+    let waiting: { want: (o: ReloadOutcome) => boolean; done: (o: ReloadOutcome) => void } | undefined;
+    const watch = watchPolicies(holder, silentLogger, {
+      debounceMs: 50,
+      onReload: (o) => {
+        if (waiting?.want(o)) waiting.done(o);
+      },
+    });
+    const until = (want: (o: ReloadOutcome) => boolean) =>
+      new Promise<ReloadOutcome>((done) => {
+        waiting = { want, done };
+      });
+    try {
+      let reloaded = until((o) => !o.ok);
+      await writeFile(join(dir, 'rules.yaml'), '- id: broken\n  on: admit\n  deny: item.kind ==\n');
+      expect(await reloaded).toMatchObject({ ok: false, runningVersion: first });
+      expect(holder.current().version).toBe(first);
+      reloaded = until((o) => o.ok);
+      await writeFile(join(dir, 'rules.yaml'), ALLOW_ALL);
+      expect(await reloaded).toMatchObject({ ok: true, previousVersion: first });
+      expect(holder.current().rules.map((r) => r.id)).toEqual(['open']);
+    } finally {
+      watch.close();
+    }
   });
 });
