@@ -189,5 +189,10 @@ export async function findEndedItems(
       updatedAt: workItems.updatedAt,
     })
     .from(workItems)
-    .where(and(inArray(workItems.id, [...ids]), inArray(workItems.state, ['done', 'failed', 'cancelled', 'rejected'])));
+    .where(
+      and(
+        inArray(workItems.id, [...ids]),
+        inArray(workItems.state, ['done', 'failed', 'cancelled', 'rejected']),
+      ),
+    );
 }

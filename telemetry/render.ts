@@ -7,7 +7,7 @@ function edgeLabel(e: ValueStream['edges'][number]): string {
   const extra = [e.rework ? `${e.rework} rework` : '', e.handoffs ? `${e.handoffs} handoff` : ''].filter(
     Boolean,
   );
-  return extra.length ? `${e.count} (${extra.join(', ')})` : `${e.count}`;
+  return extra.length ? `${e.count} · ${extra.join(', ')}` : `${e.count}`;
 }
 
 function mermaidLabel(text: string): string {

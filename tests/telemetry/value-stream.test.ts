@@ -146,7 +146,7 @@ describe('the realized value stream of the scripted refund scenario', () => {
     expect(mermaid.text).toMatch(/^flowchart LR/);
     expect(mermaid.text).toContain('-.->|1 rework|');
     expect(mermaid.text).toContain('==>|1 handoff|');
-    expect(mermaid.text).toContain('s1 -->|3 (1 rework)| s3');
+    expect(mermaid.text).toContain('s1 -->|3 · 1 rework| s3');
     expect(mermaid.text).toContain('class s3 bottleneck');
     const svg = await t.request('GET', `/v1/value-streams/refund?from=${from}&to=${to}&format=svg`);
     expect(svg.status).toBe(200);
