@@ -29,6 +29,7 @@ function agentServer(): McpServer {
       calls.push({ args, meta: extra._meta });
       const text = (args.payload as { text?: string } | null)?.text ?? '';
       if (text === 'slow') await gate;
+      if (text === 'hang') await new Promise(() => {});
       if (text === 'fail')
         return { isError: true, content: [{ type: 'text', text: 'no dictionary loaded' }] };
       return {
@@ -126,6 +127,29 @@ describe('push to an agent that is an MCP server', () => {
     );
     const reasons = events.body.events.filter((e) => e.type === 'step.failed').map((e) => e.data.reason);
     expect(reasons[0]).toContain('no dictionary loaded');
+  });
+
+  it('gives up on an agent that does not answer within the timeout, as a retryable failure', async () => {
+    const outcome = await callAgentTool(
+      { url: agentUrl, tool: 'translate' },
+      {
+        work_item_id: 'x',
+        step_id: 'y',
+        capability: 'translate.text',
+        kind: 'translation',
+        title: null,
+        payload: { text: 'hang' },
+        attributes: {},
+        attempt: 1,
+        deadline: new Date().toISOString(),
+      },
+      { timeoutMs: 300 },
+    );
+    expect(outcome).toEqual({
+      kind: 'failed',
+      retryable: true,
+      reason: "the agent's MCP server did not answer within 300 ms",
+    });
   });
 
   it('reports an unreachable agent as a retryable failure instead of throwing', async () => {
