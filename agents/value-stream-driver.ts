@@ -108,8 +108,11 @@ export function createValueStreamDriver(core: Core, streams: readonly ValueStrea
       const graph = graphs.get(item.kind);
       if (!graph) return;
       const key = await findStreamStepKey(core.store, core.store.db, step.id);
-      // A step the stream did not route (a policy-required step, a handoff) does not move the stream.
-      if (!key) return;
+      if (!key) {
+        // A step beside the stream (a review a policy required): the item may finish if the stream has.
+        await settle(item.id, await graph.status(item.id));
+        return;
+      }
       const outcome = await graph.completeStep(item.id, key, result);
       await settle(item.id, outcome.status);
     },

@@ -4,7 +4,12 @@
 
 import type { Database } from '../store/database.js';
 import { insertEvents, nextSeq, updateItem } from '../store/router.js';
-import { bindStreamStep, findStreamStepId, findUnboundFirstStep } from '../store/stream-steps.js';
+import {
+  bindStreamStep,
+  findStreamStepId,
+  findUnboundFirstStep,
+  hasOpenSteps,
+} from '../store/stream-steps.js';
 import { findWorkItem } from '../store/work-items.js';
 import { FlowmeshError } from '../work/errors.js';
 import type { JsonValue } from '../work/json.js';
@@ -70,7 +75,10 @@ export async function routeStreamStep(core: Core, route: StreamStepRoute): Promi
   return stepId;
 }
 
-/** The stream ended: the item is done, with the stream's outcome (`completed`, `rejected`…) as result. */
+/**
+ * The stream ended: the item is done, with the stream's outcome (`completed`, `rejected`…) as result —
+ * once no other step is open (a review a policy required runs beside the stream and is waited for).
+ */
 export async function finishStreamItem(
   core: Core,
   itemId: string,
@@ -80,7 +88,8 @@ export async function finishStreamItem(
   const now = core.clock.now();
   await core.store.transaction(async (tx) => {
     const item = await findWorkItem(tx, itemId, { forUpdate: true });
-    if (!item || item.state !== 'open') return;
+    if (item?.state !== 'open') return;
+    if (await hasOpenSteps(core.store, tx, itemId)) return;
     await updateItem(core.store, tx, { id: itemId, state: 'done', now, result: { outcome, steps: results } });
     await insertEvents(core.store, tx, [
       { workItemId: itemId, stepId: null, type: 'work_item.done', data: { outcome }, at: now },

@@ -16,16 +16,38 @@ export async function findStreamStepId(
   return row?.step_id;
 }
 
+/**
+ * The stream step a router step carries: its own binding, or, for a step that a handoff made, the
+ * binding of the step it was handed off from (following the chain of `step.handed_off` events).
+ */
 export async function findStreamStepKey(
   store: Store,
   db: Database,
   stepId: string,
 ): Promise<string | undefined> {
   const [row] = await store.rows<{ step_key: string }>(
-    sql`select step_key from stream_steps where step_id = ${stepId}::uuid`,
+    sql`with recursive chain(step_id, depth) as (
+        select ${stepId}::uuid, 0
+        union all
+        select e.step_id, c.depth + 1 from events e join chain c
+          on e.type = 'step.handed_off' and e.data->>'nextStepId' = c.step_id::text
+        where c.depth < 50 and e.step_id is not null
+      )
+      select b.step_key from chain c join stream_steps b on b.step_id = c.step_id
+      order by c.depth limit 1`,
     db,
   );
   return row?.step_key;
+}
+
+/** True while the item has a step that is queued or claimed. */
+export async function hasOpenSteps(store: Store, db: Database, workItemId: string): Promise<boolean> {
+  const rows = await store.rows<{ one: number }>(
+    sql`select 1 as one from steps where work_item_id = ${workItemId}::uuid and state in ('queued', 'claimed')
+      limit 1`,
+    db,
+  );
+  return rows.length > 0;
 }
 
 /** Binds a stream step to a router step; false when the key was already bound (nothing changes). */

@@ -173,6 +173,30 @@ describe('the refund value stream, end to end', () => {
     expect(item.steps).toHaveLength(4);
   });
 
+  it('goes on when a stream step is handed off and the step it was handed to completes', async () => {
+    t = await createTestRuntime();
+    const { app } = t.runtime;
+    const { id } = await submitRefund(app, 900);
+    await work(app, 'support-team', {});
+    const claimed = await call<ClaimBody>(app, 'POST', '/v1/nodes/refund-agent/claims', {});
+    expect(claimed.body.step.capability).toBe('refund.assess');
+    const handoff = await call(app, 'POST', `/v1/work-items/${id}/handoff`, {
+      stepId: claimed.body.step.id,
+      leaseToken: claimed.body.lease.token,
+      capability: 'quality.review',
+      reason: 'needs a second look before the refund is assessed',
+    });
+    expect(handoff.status, JSON.stringify(handoff.body)).toBe(200);
+    expect((await work(app, 'quality-team', { eligible: true })).step.capability).toBe('quality.review');
+    const item = await getItem(app, id);
+    expect(item.steps.map((s) => s.capability)).toEqual([
+      'intake.triage',
+      'refund.assess',
+      'quality.review',
+      'refund.approve',
+    ]);
+  });
+
   it('treats an item that names its capability as a single step, as for kinds without a stream', async () => {
     t = await createTestRuntime();
     const { app } = t.runtime;
