@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Network } from '../../capabilities/network-schema.js';
+import type { PolicySource } from '../../policies/compile.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
 
 export interface ServedRuntime extends TestRuntime {
@@ -16,7 +17,7 @@ export interface ServedRuntime extends TestRuntime {
 }
 
 export async function serveTestRuntime(
-  options: { network?: Network; env?: Record<string, string> } = {},
+  options: { network?: Network; env?: Record<string, string>; policies?: PolicySource[] } = {},
 ): Promise<ServedRuntime> {
   const t = await createTestRuntime(options);
   const server = serve({ fetch: t.runtime.app.fetch, port: 0, hostname: '127.0.0.1' });

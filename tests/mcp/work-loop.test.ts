@@ -248,3 +248,45 @@ describe('claim, complete and friends over MCP', () => {
     expect(problemOf(unknown)).toMatchObject({ code: 'invalid' });
   });
 });
+
+describe('policies over MCP', () => {
+  it('does not give an agent work a route policy keeps from its node', async () => {
+    const p = await serveTestRuntime({
+      network: mcpTestNetwork(),
+      policies: [
+        {
+          file: 'pii.yaml',
+          text: [
+            '- id: pii-stays-with-humans',
+            '  on: route',
+            '  when: has(item.attributes.pii) && item.attributes.pii == true',
+            '  deny: node.kind != "human_team"',
+          ].join('\n'),
+        },
+      ],
+    });
+    try {
+      const agent = await p.connect((await p.createKey('agent', 'kb-agent')).key);
+      const res = await p.request<{
+        id: string;
+        steps: { exclusions: { nodeId: string; reason: string }[] }[];
+      }>('POST', '/v1/work-items', {
+        body: {
+          kind: 'question',
+          capability: 'kb.answer',
+          attributes: { pii: true },
+          payload: { q: 'address' },
+        },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.steps[0]?.exclusions).toContainEqual(
+        expect.objectContaining({ nodeId: 'kb-agent', reason: 'policy' }),
+      );
+      expect(structured(await agent.callTool({ name: 'claim_work', arguments: {} }))).toEqual({
+        claim: null,
+      });
+    } finally {
+      await p.close();
+    }
+  });
+});
