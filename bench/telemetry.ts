@@ -249,13 +249,69 @@ async function rebuild(db: Db, items: number): Promise<void> {
   }
 }
 
+/**
+ * CPU cost per hop with tracing on, independent of the machine's other load: record hop spans
+ * (SDK span, span-store processor, OTLP batch queue) and store them.
+ */
+async function hopCost(db: Db): Promise<void> {
+  const database = await prepare(db);
+  const receiver = await startReceiver();
+  let runtime: Runtime | undefined;
+  try {
+    const config = parseConfig({
+      DATABASE_URL: undefined,
+      ...database.env,
+      FLOWMESH_ADMIN_KEY: ADMIN_KEY,
+      FLOWMESH_LOG_LEVEL: 'silent',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
+    runtime = await createRuntime(config, { network, policies: [] });
+    const n = 20_000;
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const at = new Date('2026-01-05T09:00:00Z');
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      runtime.telemetry.hops.record({
+        hop: 'wait',
+        workItemId: crypto.randomUUID(),
+        workItemKind: 'bench',
+        traceparent,
+        stepId: crypto.randomUUID(),
+        seq: 1,
+        capability: 'bench.work',
+        nodeId: 'bench-team',
+        nodeKind: 'human_team',
+        attempt: 1,
+        startedAt: at,
+        endedAt: at,
+        outcome: 'claimed',
+      });
+    }
+    const recorded = performance.now();
+    await runtime.telemetry.forceFlush();
+    const stored = performance.now();
+    print(db, 'hop_record_us', ((recorded - t0) * 1000) / n, { hops: n });
+    print(db, 'hop_store_and_export_us', ((stored - recorded) * 1000) / n, { hops: n });
+  } finally {
+    await runtime?.close();
+    await receiver.close();
+    await database.cleanup();
+  }
+}
+
+/** BENCH_PARTS=hops,loop,rebuild picks parts (default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'hops,loop,rebuild').split(','));
+
 async function bench(db: Db): Promise<void> {
-  const off = await throughput(db, false);
-  const on = await throughput(db, true);
-  print(db, 'loops_per_s_tracing_off', off);
-  print(db, 'loops_per_s_tracing_on', on);
-  print(db, 'tracing_loss_pct', ((off - on) / off) * 100);
-  await rebuild(db, db === 'postgres' ? ITEMS_PG : ITEMS_PGLITE);
+  if (PARTS.has('hops')) await hopCost(db);
+  if (PARTS.has('loop')) {
+    const off = await throughput(db, false);
+    const on = await throughput(db, true);
+    print(db, 'loops_per_s_tracing_off', off);
+    print(db, 'loops_per_s_tracing_on', on);
+    print(db, 'tracing_loss_pct', ((off - on) / off) * 100);
+  }
+  if (PARTS.has('rebuild')) await rebuild(db, db === 'postgres' ? ITEMS_PG : ITEMS_PGLITE);
 }
 
 const only = process.env.BENCH_DB;
