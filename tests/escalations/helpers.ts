@@ -8,8 +8,16 @@ export const escalationNetwork: Network = NetworkSchema.parse({
     { id: 'doc.publish', leaseSeconds: 60 },
     { id: 'doc.write', leaseSeconds: 3600 },
     { id: 'legal.check', leaseSeconds: 600 },
+    { id: 'doc.archive', leaseSeconds: 600 },
   ],
   nodes: [
+    {
+      id: 'archivists',
+      name: 'Archivists',
+      kind: 'human_team',
+      capacity: 5,
+      capabilities: [{ capability: 'doc.archive' }],
+    },
     {
       id: 'reviewer',
       name: 'Reviewer agent',

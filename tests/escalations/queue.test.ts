@@ -124,6 +124,24 @@ describe('the escalation queue', () => {
     expect(await eventTypes(t, itemId)).toContain('work_item.reopened');
   });
 
+  it('retries a held step (its node went quiet): the lease is released and the step is queued for its next attempt', async () => {
+    const created = await submit(t, 'doc.archive');
+    const c = await claim(t, 'archivists');
+    expect(c?.workItem.id).toBe(created.id);
+    const r = await t.request<EscalationBody>('POST', `/v1/work-items/${created.id}/escalate`, {
+      body: { reason: 'the archivists stopped answering', severity: 'high' },
+    });
+    const res = await resolve(t, r.body.id, { action: 'retry' });
+    expect(res.status).toBe(200);
+    const step = (await item(t, created.id)).steps[0];
+    expect(step).toMatchObject({ state: 'queued', nodeId: null, attempt: 2 });
+    // The old lease is gone: the quiet holder can no longer complete.
+    const late = await t.request('POST', `/v1/work-items/${created.id}/complete`, {
+      body: { stepId: c?.step.id, leaseToken: c?.lease.token, result: {} },
+    });
+    expect(late.status).toBe(409);
+  });
+
   it('cancels the item', async () => {
     const { itemId, escalation } = await unroutable();
     const res = await resolve(t, escalation.id, { action: 'cancel', note: 'customer withdrew' });
