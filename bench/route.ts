@@ -5,6 +5,9 @@
 //       baseline on the same database (insert / claim with SKIP LOCKED / delete), and the ratio.
 //   (c) claim latency p99 with 100 and with 100,000 queued steps (the queue is kept at its depth).
 //   (d) (b) again with batched claims (max 20).
+// (b) and (d) stop when no item completed for STALL_MS and report the rate over what completed and
+// how many stalled: under this load some completeStep calls on postgres.js never settle (no
+// transaction is open on the server; see porsager/postgres#893, #970, #1218) — a defect to chase.
 // Needs DATABASE_URL for (b)–(d); it creates its own database and drops it.
 import postgres from 'postgres';
 import { type Claim, claimSteps } from '../capabilities/claims.js';
@@ -76,10 +79,20 @@ const benchNetwork = NetworkSchema.parse({
   ],
 });
 
-async function endToEnd(runtime: Runtime, items: number, max: number): Promise<number> {
+interface Rate {
+  perSecond: number;
+  /** Items whose completion had not settled when progress stopped (see STALL_MS). */
+  stalled: number;
+}
+
+/** Gives up when no item completed for this long, and reports the rate over what completed. */
+const STALL_MS = 20_000;
+
+async function endToEnd(runtime: Runtime, items: number, max: number): Promise<Rate> {
   let submitted = 0;
   let completed = 0;
   const t0 = performance.now();
+  let last = { at: performance.now(), completed: 0 };
   const submitter = async () => {
     while (submitted < items) {
       submitted++;
@@ -92,11 +105,13 @@ async function endToEnd(runtime: Runtime, items: number, max: number): Promise<n
   };
   const claimer = async () => {
     while (completed < items) {
-      const claims: Claim[] = await claimSteps(runtime, operator, { nodeId: 'bench-agent', max });
-      if (claims.length === 0) {
-        await new Promise((r) => setTimeout(r, 1));
-        continue;
-      }
+      // Long-poll like a real agent: an empty queue waits for a wake-up instead of spinning.
+      const claims: Claim[] = await claimSteps(runtime, operator, {
+        nodeId: 'bench-agent',
+        max,
+        waitSeconds: 0.2,
+      });
+      if (claims.length === 0) continue;
       for (const c of claims) {
         await completeStep(runtime, operator, {
           workItemId: c.workItem.id,
@@ -108,11 +123,28 @@ async function endToEnd(runtime: Runtime, items: number, max: number): Promise<n
       }
     }
   };
-  await Promise.all([
-    ...Array.from({ length: SUBMITTERS }, submitter),
-    ...Array.from({ length: CLAIMERS }, claimer),
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stall = new Promise<'stalled'>((resolve) => {
+    timer = setInterval(() => {
+      if (completed !== last.completed) last = { at: performance.now(), completed };
+      else if (performance.now() - last.at > STALL_MS) resolve('stalled');
+    }, 500);
+  });
+  const outcome = await Promise.race([
+    Promise.all([
+      ...Array.from({ length: SUBMITTERS }, submitter),
+      ...Array.from({ length: CLAIMERS }, claimer),
+    ]),
+    stall,
   ]);
-  return items / ((performance.now() - t0) / 1000);
+  clearInterval(timer);
+  if (outcome === 'stalled') {
+    // Stop the other loops: they test `completed < items`.
+    const done = completed;
+    completed = items;
+    return { perSecond: done / ((last.at - t0) / 1000), stalled: items - done };
+  }
+  return { perSecond: items / ((performance.now() - t0) / 1000), stalled: 0 };
 }
 
 async function baseline(url: string, items: number): Promise<number> {
@@ -150,6 +182,13 @@ async function baseline(url: string, items: number): Promise<number> {
   await sql`drop table bench_jobs`;
   await sql.end();
   return rate;
+}
+
+async function clearQueue(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql`delete from steps`;
+  await sql`delete from work_items`;
+  await sql.end();
 }
 
 // (c) -------------------------------------------------------------------------------------------
@@ -205,26 +244,37 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   let runtime: Runtime | undefined;
   try {
-    runtime = await createRuntime(
-      parseConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '20', FLOWMESH_LOG_LEVEL: 'silent' }),
-      { network: benchNetwork, policies: [] },
-    );
-    await endToEnd(runtime, 300, 1); // warm-up
-    const baseRate = await baseline(url.toString(), ITEMS);
-    const rate = await endToEnd(runtime, ITEMS, 1);
-    print('baseline_items_per_s', baseRate, { claimers: CLAIMERS });
-    print('end_to_end_items_per_s', rate, { claimers: CLAIMERS, max: 1 });
-    print('ratio_to_baseline', rate / baseRate, { target: '>= 0.5' });
-    const batched = await endToEnd(runtime, ITEMS, 20);
-    print('end_to_end_batched_items_per_s', batched, { claimers: CLAIMERS, max: 20 });
-    print('batched_ratio_to_baseline', batched / baseRate);
+    const open = () =>
+      createRuntime(
+        parseConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '20', FLOWMESH_LOG_LEVEL: 'silent' }),
+        { network: benchNetwork, policies: [] },
+      );
+    runtime = await open();
     const small = await claimLatency(runtime, url.toString(), 100);
     const large = await claimLatency(runtime, url.toString(), 100_000);
     print('claim_p99_ms_100_queued', small);
     print('claim_p99_ms_100000_queued', large);
     print('claim_p99_ratio', large / small, { target: '<= 2' });
+    await clearQueue(url.toString());
+    await endToEnd(runtime, 300, 1); // warm-up
+    const baseRate = await baseline(url.toString(), ITEMS);
+    print('baseline_items_per_s', baseRate, { claimers: CLAIMERS });
+    const rate = await endToEnd(runtime, ITEMS, 1);
+    print('end_to_end_items_per_s', rate.perSecond, { claimers: CLAIMERS, max: 1, stalled: rate.stalled });
+    print('ratio_to_baseline', rate.perSecond / baseRate, { target: '>= 0.5' });
+    // A fresh instance, so that anything left over from the run above does not count here.
+    void runtime.close().catch(() => {});
+    runtime = await open();
+    await clearQueue(url.toString());
+    const batched = await endToEnd(runtime, ITEMS, 20);
+    print('end_to_end_batched_items_per_s', batched.perSecond, {
+      claimers: CLAIMERS,
+      max: 20,
+      stalled: batched.stalled,
+    });
+    print('batched_ratio_to_baseline', batched.perSecond / baseRate);
   } finally {
-    await runtime?.close();
+    await Promise.race([runtime?.close(), new Promise((r) => setTimeout(r, 5_000))]);
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
     await admin.end();
   }
