@@ -42,13 +42,15 @@ function keyValueList(name: string) {
   });
 }
 
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
+
 export const TelemetryEnvSchema = z.object({
   OTEL_SDK_DISABLED: blankIsUndefined.pipe(z.enum(['true', 'false']).optional()),
   OTEL_SERVICE_NAME: blankIsUndefined,
   OTEL_RESOURCE_ATTRIBUTES: keyValueList('OTEL_RESOURCE_ATTRIBUTES'),
-  OTEL_EXPORTER_OTLP_ENDPOINT: blankIsUndefined.pipe(z.url('must be an http(s) URL').optional()),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: blankIsUndefined.pipe(z.url('must be an http(s) URL').optional()),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: blankIsUndefined.pipe(z.url('must be an http(s) URL').optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: blankIsUndefined.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: blankIsUndefined.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: blankIsUndefined.pipe(httpUrl.optional()),
   OTEL_EXPORTER_OTLP_HEADERS: keyValueList('OTEL_EXPORTER_OTLP_HEADERS'),
   OTEL_TRACES_SAMPLER: blankIsUndefined.pipe(z.enum(SAMPLERS).optional()),
   OTEL_TRACES_SAMPLER_ARG: blankIsUndefined.pipe(z.coerce.number<string>().min(0).max(1).optional()),
