@@ -282,7 +282,7 @@ export async function updateRouting(
   return rows.map((r) => String(r.id));
 }
 
-/** Resolves the open escalations of a kind for these steps (a node became able to take them). */
+/** Resolves the unresolved (open or acknowledged) escalations of a kind for these steps (a node became able to take them). */
 export async function resolveEscalations(
   store: Store,
   tx: Database,
@@ -292,7 +292,7 @@ export async function resolveEscalations(
   return store.rows(
     sql`update escalations set state = 'resolved', resolved_at = ${iso(input.now)}::timestamptz,
       updated_at = ${iso(input.now)}::timestamptz, resolution = ${JSON.stringify(input.resolution)}::jsonb
-      where step_id = any(${pgArray(input.stepIds)}::uuid[]) and kind = ${input.kind} and state = 'open'
+      where step_id = any(${pgArray(input.stepIds)}::uuid[]) and kind = ${input.kind} and state <> 'resolved'
       returning id, work_item_id, step_id`,
     tx,
   );

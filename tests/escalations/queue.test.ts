@@ -142,6 +142,24 @@ describe('the escalation queue', () => {
     expect(late.status).toBe(409);
   });
 
+  it('resolves an acknowledged no_capable_node escalation when a node becomes able to take the step', async () => {
+    expect(
+      (await t.request('POST', '/v1/nodes/archivists/availability', { body: { availability: 'away' } }))
+        .status,
+    ).toBe(200);
+    const created = await submit(t, 'doc.archive');
+    const [e] = await escalationsOf(t, created.id);
+    expect(e?.kind).toBe('no_capable_node');
+    await t.request('POST', `/v1/escalations/${e?.id}/ack`);
+    expect(
+      (await t.request('POST', '/v1/nodes/archivists/availability', { body: { availability: 'available' } }))
+        .status,
+    ).toBe(200);
+    const [after] = await escalationsOf(t, created.id);
+    expect(after?.state).toBe('resolved');
+    expect((await item(t, created.id)).steps[0]?.routing).toBe('routable');
+  });
+
   it('cancels the item', async () => {
     const { itemId, escalation } = await unroutable();
     const res = await resolve(t, escalation.id, { action: 'cancel', note: 'customer withdrew' });
