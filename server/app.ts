@@ -56,7 +56,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   registerSystemRoutes(app, core);
   registerWorkItemRoutes(app, core);
-  if (options.telemetry) registerTelemetryRoutes(app, core, options.telemetry);
+  if (options.telemetry)
+    registerTelemetryRoutes(app, core, options.telemetry, { bodyLimit: options.bodyLimit });
   registerApiKeyRoutes(app, core, auth);
   registerEscalationRoutes(app, core);
   registerWebhookRoutes(app, core);

@@ -139,7 +139,7 @@ const tracesRoute = createRoute({
   },
 });
 
-async function readBody(req: Request): Promise<Uint8Array> {
+async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const encoding = req.headers.get('content-encoding')?.toLowerCase();
   if (!req.body) return new Uint8Array();
   if (!encoding || encoding === 'identity') return new Uint8Array(await req.arrayBuffer());
@@ -148,16 +148,41 @@ async function readBody(req: Request): Promise<Uint8Array> {
       'unsupported_media_type',
       `Content-Encoding ${encoding} is not supported; use gzip or none`,
     );
+  // The compressed body is already within the limit; its inflated size is held to the same limit.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return new Uint8Array(
-      await new Response(req.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer(),
-    );
-  } catch {
+    const reader = req.body.pipeThrough(new DecompressionStream('gzip')).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw new FlowmeshError('payload_too_large', `the decompressed body is larger than ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof FlowmeshError) throw error;
     throw new FlowmeshError('bad_request', 'body is not valid gzip');
   }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
-export function registerTelemetryRoutes(app: OpenAPIHono<AppEnv>, core: Core, telemetry: Telemetry): void {
+export function registerTelemetryRoutes(
+  app: OpenAPIHono<AppEnv>,
+  core: Core,
+  telemetry: Telemetry,
+  options: { bodyLimit?: number } = {},
+): void {
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const tcore: TelemetryCore = {
     store: core.store,
     clock: core.clock,
@@ -199,7 +224,7 @@ export function registerTelemetryRoutes(app: OpenAPIHono<AppEnv>, core: Core, te
         `OTLP/HTTP bodies are application/x-protobuf or application/json; got ${type || 'no Content-Type'}`,
       );
     }
-    const bytes = await readBody(c.req.raw);
+    const bytes = await readBody(c.req.raw, bodyLimit);
     let spans: DecodedSpan[];
     if (protobuf) spans = spansFromOtlpProtobuf(codec, bytes);
     else {

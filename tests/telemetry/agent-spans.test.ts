@@ -1,5 +1,6 @@
 // Agent spans posted to /v1/traces (OTLP/HTTP JSON and protobuf) join the item's trace, count as work
 // time of the step they were made under, and bad payloads get 400, never a crash.
+import { gzipSync } from 'node:zlib';
 import { context, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
@@ -282,6 +283,19 @@ describe('agent spans at POST /v1/traces', () => {
     expect((await post(t, '{}', 'text/plain')).status).toBe(415);
     expect((await post(t, '{}', 'application/json', { 'content-encoding': 'br' })).status).toBe(415);
     expect((await t.request('GET', '/v1/value-streams')).status).toBe(200);
+  });
+
+  it('accepts gzip and refuses a body that inflates past the body limit', async () => {
+    const body = JSON.stringify(
+      otlpJson(claimed.traceparent, [{ id: 'e5e5e5e5e5e5e5e5', name: 'zipped', start, end: start + 1 }]),
+    );
+    const ok = await post(t, gzipSync(body), 'application/json', { 'content-encoding': 'gzip' });
+    expect(ok.status).toBe(200);
+    // 8 MiB of spaces compress to a few kilobytes: well under the 1 MiB limit on the wire.
+    const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, ' '));
+    expect(bomb.byteLength).toBeLessThan(64 * 1024);
+    const res = await post(t, bomb, 'application/json', { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
   });
 
   it('asks for an agent, operator or admin key', async () => {
