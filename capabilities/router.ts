@@ -97,9 +97,23 @@ export function routeStep(core: Core, item: WorkItemRecord, step: StepRecord, no
     tier: e.tier,
   };
   const events: NewEvent[] = [];
-  const hops: HopRecord[] = [
-    hop(item, routed, 'route', now, now, e.routing === 'routable' ? 'routed' : 'unroutable', e.ruleIds),
-  ];
+  const routeHop = hop(
+    item,
+    routed,
+    'route',
+    now,
+    now,
+    e.routing === 'routable' ? 'routed' : 'unroutable',
+    e.ruleIds,
+  );
+  // The decision on the span: who may take the step, who was left out and why, under which policy version.
+  routeHop.attributes = {
+    'flowmesh.route.eligible_nodes': e.eligibleNodes.join(','),
+    'flowmesh.route.exclusions': JSON.stringify(e.exclusions),
+    'flowmesh.route.tier': e.tier,
+    ...(e.policy ? { 'flowmesh.policy.version': e.policy.version } : {}),
+  };
+  const hops: HopRecord[] = [routeHop];
   if (e.tier > step.tier) {
     events.push({
       workItemId: item.id,

@@ -96,7 +96,12 @@ describe('trace export over OTLP/HTTP', () => {
     expect(one('flowmesh.work_item')).toMatchObject({ startMs: submittedAt, endMs: submittedAt + 14 * MIN });
   });
 
-  it('names the attributes as ARCHITECTURE.md does', () => {
+  it('names the attributes as ARCHITECTURE.md does', async () => {
+    const view = await t.request<{ steps: { eligibleNodes: string[]; exclusions: unknown[] }[] }>(
+      'GET',
+      `/v1/work-items/${itemId}`,
+    );
+    const routedTo = view.body.steps[0] as { eligibleNodes: string[]; exclusions: unknown[] };
     const work = one('flowmesh.work');
     expect(work.attributes).toMatchObject({
       'flowmesh.work_item.id': itemId,
@@ -116,6 +121,12 @@ describe('trace export over OTLP/HTTP', () => {
       'flowmesh.hop': 'route',
       'flowmesh.capability': 'kb.answer',
     });
+    // The route decision on the span is the one stored with the step.
+    const route = one('flowmesh.route').attributes;
+    expect(String(route['flowmesh.route.eligible_nodes']).split(',')).toEqual(routedTo.eligibleNodes);
+    expect(routedTo.eligibleNodes).toContain('support-team');
+    expect(JSON.parse(String(route['flowmesh.route.exclusions']))).toEqual(routedTo.exclusions);
+    expect(route['flowmesh.route.tier']).toBe(0);
     expect(one('flowmesh.work_item').attributes).toMatchObject({ 'flowmesh.work_item.state': 'done' });
   });
 
