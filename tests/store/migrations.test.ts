@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openStore, type Store } from '../../store/database.js';
 import { MIGRATIONS_FOLDER, migrateDatabase } from '../../store/migrate.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, onPostgres, serverUrl, type TestDatabase } from '../support/database.js';
 import { databaseUrlFor } from '../support/global-setup.js';
 
 async function journalLength(): Promise<number> {
@@ -63,7 +63,7 @@ describe('migrations', () => {
 });
 
 describe.skipIf(!onPostgres)('several instances starting at once on PostgreSQL', () => {
-  const base = process.env.DATABASE_URL ?? '';
+  const base = serverUrl ?? '';
   let url: string;
   let name: string;
   beforeAll(async () => {

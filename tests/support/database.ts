@@ -6,6 +6,8 @@ import { openStore, type Store } from '../../store/database.js';
 import { databaseUrlFor } from './global-setup.js';
 
 export const onPostgres = process.env.FLOWMESH_TEST_DB === 'postgres';
+/** The server the run's test databases live on (DATABASE_URL), for tests that make databases of their own. */
+export const serverUrl: string | undefined = process.env.DATABASE_URL;
 let counter = 0;
 let pgliteDump: Promise<Blob | undefined> | undefined;
 
