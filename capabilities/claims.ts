@@ -90,6 +90,8 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
   const waitMs = Math.min(input.waitSeconds ?? 0, core.router.settings.maxClaimWaitSeconds) * 1000;
   const deadline = performance.now() + waitMs;
   for (;;) {
+    // A caller that went away gets nothing: a claim would hold work no one receives until its lease expires.
+    if (input.signal?.aborted) return [];
     const left = deadline - performance.now();
     // Listen before looking, so work queued between the look and the wait still wakes us.
     const stop = new AbortController();
@@ -109,7 +111,8 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
       stop.abort();
       input.signal?.removeEventListener('abort', onAbort);
     }
-    if (input.signal?.aborted || deadline - performance.now() <= 0) {
+    if (input.signal?.aborted) return [];
+    if (deadline - performance.now() <= 0) {
       const current = core.router.registry.node(node.id) ?? node;
       return (await claimNow(core, current, max)).map(claimView);
     }

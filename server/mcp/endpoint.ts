@@ -93,6 +93,9 @@ export function registerMcpEndpoint(app: OpenAPIHono<AppEnv>, options: McpEndpoi
     });
     const server = createMcpServer(deps, c.get('principal'));
     await server.connect(transport);
+    // A client that goes away ends its calls: closing the server aborts their signals, so a waiting
+    // claim_work stops waiting instead of taking work nobody will receive.
+    c.req.raw.signal.addEventListener('abort', () => void server.close(), { once: true });
     const response = await transport.handleRequest(c.req.raw, { parsedBody: body });
     // A JSON response is complete here; an SSE stream is closed by the transport once every answer is sent.
     if (!response.headers.get('content-type')?.includes('text/event-stream')) await server.close();
