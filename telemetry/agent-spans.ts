@@ -27,6 +27,8 @@ interface StepRef {
 export async function ingestAgentSpans(
   deps: { store: Store; spanStore: SpanStoreWriter },
   spans: readonly DecodedSpan[],
+  /** An agent key's node: its spans are accepted only for items with a step that node holds or held. */
+  options: { nodeId?: string | null | undefined } = {},
 ): Promise<IngestResult> {
   const byTrace = new Map<string, DecodedSpan[]>();
   for (const s of spans) {
@@ -39,6 +41,7 @@ export async function ingestAgentSpans(
   }
   const rows: SpanRow[] = [];
   const unknownTraces: string[] = [];
+  const foreign: string[] = [];
   let rejected = 0;
   // Parents posted in an earlier request may still be queued.
   await deps.spanStore.flush();
@@ -50,6 +53,11 @@ export async function ingestAgentSpans(
       continue;
     }
     const steps: StepRef[] = await listItemSteps(deps.store.db, item.id);
+    if (options.nodeId && !steps.some((st) => st.nodeId === options.nodeId)) {
+      rejected += list.length;
+      foreign.push(traceId);
+      continue;
+    }
     const stepById = new Map(steps.map((s) => [s.id, s]));
     const owner = new Map<string, StepRef>();
     for (const s of steps) for (let a = 1; a <= s.attempt; a++) owner.set(stepSpanId(s.id, a), s);
@@ -104,12 +112,18 @@ export async function ingestAgentSpans(
     }
   }
   deps.spanStore.enqueue(rows);
+  const reasons: string[] = [];
+  if (unknownTraces.length > 0)
+    reasons.push(
+      `no work item has trace ${unknownTraces.slice(0, 3).join(', ')}${unknownTraces.length > 3 ? ', …' : ''}; send spans in the trace of the item's traceparent`,
+    );
+  if (foreign.length > 0)
+    reasons.push(
+      `node ${options.nodeId} holds no step of the item in trace ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}`,
+    );
   return {
     accepted: rows.length,
     rejected,
-    errorMessage:
-      rejected > 0
-        ? `${rejected} span(s) rejected: no work item has trace ${unknownTraces.slice(0, 3).join(', ')}${unknownTraces.length > 3 ? ', …' : ''}; send spans in the trace of the item's traceparent`
-        : '',
+    errorMessage: rejected > 0 ? `${rejected} span(s) rejected: ${reasons.join('; ')}` : '',
   };
 }

@@ -239,7 +239,10 @@ export function registerTelemetryRoutes(
       }
       spans = spansFromOtlp(json);
     }
-    const result = await ingestAgentSpans({ store: core.store, spanStore: telemetry.spanStore }, spans);
+    const principal = c.get('principal');
+    const result = await ingestAgentSpans({ store: core.store, spanStore: telemetry.spanStore }, spans, {
+      nodeId: principal.role === 'agent' ? principal.nodeId : undefined,
+    });
     const partial =
       result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.errorMessage } : undefined;
     if (protobuf) {

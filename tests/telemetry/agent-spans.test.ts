@@ -298,6 +298,25 @@ describe('agent spans at POST /v1/traces', () => {
     expect(res.status).toBe(413);
   });
 
+  it('takes an agent key’s spans only for items its node worked on', async () => {
+    const own = await t.createKey('agent', 'refund-agent');
+    const other = await t.createKey('agent', 'triage-agent');
+    const body = otlpJson(claimed.traceparent, [
+      { id: 'f6f6f6f6f6f6f6f6', name: 'mine', start, end: start + 1 },
+    ]);
+    const accepted = await t.request('POST', '/v1/traces', { body, key: own.key });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toEqual({});
+    const refused = await t.request<{ partialSuccess: { rejectedSpans: number; errorMessage: string } }>(
+      'POST',
+      '/v1/traces',
+      { body, key: other.key },
+    );
+    expect(refused.status).toBe(200);
+    expect(refused.body.partialSuccess.rejectedSpans).toBe(1);
+    expect(refused.body.partialSuccess.errorMessage).toContain('node triage-agent holds no step');
+  });
+
   it('asks for an agent, operator or admin key', async () => {
     const submitter = await t.createKey('submitter');
     const res = await t.request('POST', '/v1/traces', { body: { resourceSpans: [] }, key: submitter.key });
