@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onPostgres } from '../support/database.js';
 import { mcpTestNetwork } from './network.js';
 import { postMcp, problemOf, type ServedRuntime, serveTestRuntime, structured } from './support.js';
 
@@ -209,6 +210,40 @@ describe('claim, complete and friends over MCP', () => {
       name: 'complete_work',
       arguments: { ...leaseArgs(c), result: { answer: 'handled' } },
     });
+  });
+
+  // PGlite runs one transaction at a time, so the order below is the order things happen. On PostgreSQL a
+  // claim already inside its transaction when the client leaves may still take the step (its lease expires).
+  it.skipIf(onPostgres)('ends a waiting claim whose client went away, so it takes no work', async () => {
+    // In process, so the test knows when the request is gone: its signal aborts, the stream ends.
+    const gone = new AbortController();
+    const res = await t.runtime.app.request(
+      new Request(t.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${kbKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tools/call',
+          params: { name: 'claim_work', arguments: { wait_seconds: 30 } },
+        }),
+        signal: gone.signal,
+      }),
+    );
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    gone.abort();
+    // The stream ends once the waiting call has given up (it would run for 30 s otherwise).
+    await res.text().catch(() => '');
+    // A claim still waiting for the departed client would be woken first and take this step.
+    const item = await submit('kb.answer');
+    const { claim: c } = await claim(kbAgent);
+    expect(c.workItem.id).toBe(item.id);
+    await kbAgent.callTool({ name: 'complete_work', arguments: { ...leaseArgs(c), result: { ok: true } } });
   });
 
   it('refuses claim_work for a key bound to no node', async () => {
