@@ -3,8 +3,8 @@
 // NOTIFY per instance per window, sent in its own tiny transaction after the work committed, never
 // one per submitted item inside the submit transaction (PostgreSQL commits NOTIFY-sending
 // transactions one at a time, which would cap submits).
-import { sql } from 'drizzle-orm';
 import type { Store } from '../store/database.js';
+import { notifyChannel } from '../store/notify.js';
 import type { Logger } from '../work/logger.js';
 
 export const WAKE_CHANNEL = 'flowmesh_steps';
@@ -61,7 +61,7 @@ export function createWakeups(deps: { store: Store; logger: Logger; coalesceMs?:
     if (pending.size === 0 || closed) return;
     const payload = [...pending].join(',').slice(0, 7900);
     pending.clear();
-    store.rows(sql`select pg_notify(${WAKE_CHANNEL}, ${payload})::text as ok`).catch((error: unknown) => {
+    notifyChannel(store, WAKE_CHANNEL, payload).catch((error: unknown) => {
       logger.warn('NOTIFY for claim wake-ups failed', { error: String(error) });
     });
   };
