@@ -21,7 +21,8 @@ export function toDateOrNull(v: unknown): Date | null {
 }
 
 export function toJson<T = JsonValue>(v: unknown): T {
-  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+  // Both drivers parse json and jsonb already; a string here is a JSON string value, not JSON text.
+  return v as T;
 }
 
 /** A text[] value: a JS array, or PostgreSQL's `{a,b,"c d"}` text form. */

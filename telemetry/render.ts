@@ -74,7 +74,8 @@ export function toSvg(vs: ValueStream): string {
   const height = TOP + BOX_H + 150;
   const cy = TOP + BOX_H / 2;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${esc(vs.kind)} — realized value stream</title>`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
     `<text x="30" y="28" font-size="16" font-weight="bold">${esc(vs.kind)} — realized value stream</text>`,
     `<text x="30" y="50">lead time p50 ${formatDuration(vs.leadTime.p50)} · p85 ${formatDuration(vs.leadTime.p85)} · flow efficiency ${vs.flowEfficiency === null ? 'n/a' : `${Math.round(vs.flowEfficiency * 100)} %`} · ${vs.items.done} done, ${vs.wip} in progress</text>`,

@@ -103,6 +103,23 @@ describe('claiming', () => {
     ]);
   });
 
+  it('keeps a result that is a JSON string, and reads the item back afterwards', async () => {
+    t = await createTestRuntime({ network: small });
+    const s = await submit(t, 'doc.review');
+    const c = await claim(t, 'reviewer');
+    const done = await act(t, 'complete', c!, { result: 'Nine to five.' });
+    expect(done.status).toBe(200);
+    const read = await item(t, s.id);
+    expect(read.state).toBe('done');
+    expect(read.steps[0]).toMatchObject({ state: 'completed' });
+    const again = await t.request<{ result: unknown; steps: { result: unknown }[] }>('GET', `/v1/work-items/${s.id}`);
+    expect(again.body.result).toBe('Nine to five.');
+    expect(again.body.steps[0]?.result).toBe('Nine to five.');
+    // Locking the step again reads its stored result: a repeated complete is a conflict, not a crash.
+    const repeat = await act(t, 'complete', c!, { result: 'Nine to five.' });
+    expect(repeat.status).toBe(409);
+  });
+
   it('hands off: closes the step and routes a new one at the other capability', async () => {
     t = await createTestRuntime({ network: small });
     const s = await submit(t, 'doc.review');
