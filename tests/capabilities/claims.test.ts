@@ -112,7 +112,10 @@ describe('claiming', () => {
     const read = await item(t, s.id);
     expect(read.state).toBe('done');
     expect(read.steps[0]).toMatchObject({ state: 'completed' });
-    const again = await t.request<{ result: unknown; steps: { result: unknown }[] }>('GET', `/v1/work-items/${s.id}`);
+    const again = await t.request<{ result: unknown; steps: { result: unknown }[] }>(
+      'GET',
+      `/v1/work-items/${s.id}`,
+    );
     expect(again.body.result).toBe('Nine to five.');
     expect(again.body.steps[0]?.result).toBe('Nine to five.');
     // Locking the step again reads its stored result: a repeated complete is a conflict, not a crash.
