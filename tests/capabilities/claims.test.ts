@@ -319,5 +319,6 @@ describe('long-poll', () => {
     const res = await waiting;
     expect(res.status).toBe(200);
     expect(res.body.workItem.id).toBe(s.id);
-  }, 20_000);
+    // 45 s < the 60 s wait, so only a wake-up passes; the margin covers a slow database copy under load.
+  }, 45_000);
 });
