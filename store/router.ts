@@ -103,15 +103,27 @@ export async function claimQueued(store: Store, db: Database, q: ClaimQuery): Pr
   const secs = q.capabilities.map((c) => c.leaseSeconds);
   // flowmesh_claim (migration 0008) locks the node, counts what it holds and claims, in one statement:
   // run it outside an explicit transaction and it costs one round trip.
-  const rows = await store.rows<Row>(
-    sql`select c.*, ${sql.raw(ITEM_COLUMNS)}
-      from flowmesh_claim(${q.nodeId}, ${pgArray(caps)}::text[], ${pgArray(secs)}::int[], ${q.capacity}::int,
-        ${q.max}::int, ${iso(q.now)}::timestamptz) c
-      join work_items w on w.id = c.work_item_id
+  const steps = await store.rows<Row>(
+    sql`select c.* from flowmesh_claim(${q.nodeId}, ${pgArray(caps)}::text[], ${pgArray(secs)}::int[],
+        ${q.capacity}::int, ${q.max}::int, ${iso(q.now)}::timestamptz) c
       order by c.rank_at, c.id`,
     db,
   );
-  return withItem(rows);
+  if (steps.length === 0) return [];
+  // The items are read by a second statement on purpose. The function is volatile, so its claim sees
+  // steps committed after this statement's snapshot was taken; a join here would use that older
+  // snapshot, miss the item of a step submitted a moment ago, and drop a step that is already claimed.
+  const items = await store.rows<Row>(
+    sql`select ${sql.raw(ITEM_COLUMNS)} from work_items w
+      where w.id = any(${pgArray(steps.map((r) => String(r.work_item_id)))}::uuid[])`,
+    db,
+  );
+  const byId = new Map(items.map((r) => [String(r.w_id), r]));
+  return steps.map((r) => {
+    const item = byId.get(String(r.work_item_id));
+    if (!item) throw new Error(`claimed step ${String(r.id)} has no work item ${String(r.work_item_id)}`);
+    return { step: stepFromRow(r), item: itemFromRow(item, 'w_') };
+  });
 }
 
 /** The step and its item, the step row locked for the rest of the transaction. */
