@@ -1,54 +1,22 @@
-// The live event feed (GET /v1/events underneath): how long an event takes from commit to a
-// subscriber, and what following the log costs the database. Events are written through the submit
-// core function at a steady rate while SUBSCRIBERS subscribers (no filter) wait on the feed; the poll
-// interval is the feed's default. On PGlite, and on a fresh PostgreSQL database when DATABASE_URL is
-// set. Prints one JSON line per figure.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import postgres from 'postgres';
 import { createEventFeed } from '../capabilities/event-feed.js';
 import { submitWorkItem } from '../capabilities/work-items.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime } from '../server/runtime.js';
 import { readEventLog } from '../store/event-log.js';
 import { SubmitWorkItemSchema } from '../work/work-item.js';
+import { type Db, percentile, prepareDatabase } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 100);
 const RATE_PER_S = Number(process.env.BENCH_RATE ?? 50);
-type Db = 'pglite' | 'postgres';
 
 function print(db: Db, figure: string, value: number, extra: Record<string, unknown> = {}): void {
   const v = Math.round(value * 100) / 100;
   process.stdout.write(`${JSON.stringify({ bench: 'events', db, figure, value: v, ...extra })}\n`);
 }
 
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-
-async function prepare(db: Db): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
-  if (db === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
-    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }
-  const base = process.env.DATABASE_URL as string;
-  const name = `flowmesh_bench_events_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async cleanup() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
 async function bench(db: Db): Promise<void> {
-  const prepared = await prepare(db);
+  const prepared = await prepareDatabase(db, 'events');
   const runtime = await createRuntime(parseConfig({ FLOWMESH_LOG_LEVEL: 'silent', ...prepared.env }));
   const principal = { id: 'bench', name: 'bench', role: 'admin' as const, nodeId: null };
   const input = SubmitWorkItemSchema.parse({
@@ -67,7 +35,7 @@ async function bench(db: Db): Promise<void> {
       idle.push(performance.now() - t0);
     }
     idle.sort((a, b) => a - b);
-    print(db, 'idle_poll_p50_ms', pct(idle, 50));
+    print(db, 'idle_poll_p50_ms', percentile(idle, 50));
 
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
@@ -100,8 +68,8 @@ async function bench(db: Db): Promise<void> {
     await Promise.all(readers);
     latencies.sort((a, b) => a - b);
     const extra = { subscribers: SUBSCRIBERS, items: written, pollMs: 200 };
-    print(db, 'delivery_p50_ms', pct(latencies, 50), extra);
-    print(db, 'delivery_p99_ms', pct(latencies, 99), extra);
+    print(db, 'delivery_p50_ms', percentile(latencies, 50), extra);
+    print(db, 'delivery_p99_ms', percentile(latencies, 99), extra);
     print(db, 'delivered_share', latencies.length / Math.max(1, written), extra);
   } finally {
     feed.close();

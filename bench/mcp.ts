@@ -1,29 +1,18 @@
-// Claim -> complete loops per second with 8 agents over MCP (Streamable HTTP, the SDK client) beside the
-// same loop over the HTTP API (POST /v1/nodes/{id}/claims, POST /v1/work-items/{id}/complete), against the
-// real service on a random port: PGlite in a temp folder and, with DATABASE_URL, a fresh PostgreSQL
-// database it creates and drops. Each round queues BENCH_ITEMS kb.answer items first (not timed), then
-// times 8 agents (one node each) draining them, after a warm-up round on both paths. Prints one JSON
-// line per figure.
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import postgres from 'postgres';
 import { NetworkSchema } from '../capabilities/network-schema.js';
 import { submitWorkItem } from '../capabilities/work-items.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime, type Runtime } from '../server/runtime.js';
+import { type Db, percentile, prepareDatabase } from './support.js';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 8);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 400);
 const WARMUP_ITEMS = Number(process.env.BENCH_WARMUP_ITEMS ?? 40);
 const ADMIN_KEY = `bench-admin-${crypto.randomUUID()}`;
-
-type Db = 'pglite' | 'postgres';
 
 function print(db: Db, figure: string, value: number): void {
   const rounded = Math.round(value * 100) / 100;
@@ -40,26 +29,6 @@ const network = NetworkSchema.parse({
     capabilities: [{ capability: 'kb.answer' }],
   })),
 });
-
-async function prepare(db: Db): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
-  if (db === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-mcp-'));
-    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }
-  const base = process.env.DATABASE_URL!;
-  const name = `flowmesh_bench_mcp_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async cleanup() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
 
 async function queueItems(runtime: Runtime, n: number): Promise<void> {
   const principal = (await runtime.auth.authenticate(ADMIN_KEY))!;
@@ -147,11 +116,6 @@ function httpAgent(url: string, key: string, nodeId: string): Agent {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 async function timeRound(agents: Agent[]): Promise<{ loops: number; seconds: number; times: number[] }> {
   const t0 = performance.now();
   const results = await Promise.all(agents.map((a) => a()));
@@ -161,7 +125,7 @@ async function timeRound(agents: Agent[]): Promise<{ loops: number; seconds: num
 }
 
 async function bench(db: Db): Promise<void> {
-  const database = await prepare(db);
+  const database = await prepareDatabase(db, 'mcp');
   const config = parseConfig({
     ...database.env,
     FLOWMESH_ADMIN_KEY: ADMIN_KEY,

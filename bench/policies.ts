@@ -14,6 +14,7 @@ import { type PolicySet, policySet } from '../policies/policy-set.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime } from '../server/runtime.js';
 import type { Principal } from '../work/principal.js';
+import { percentile } from './support.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const kinds = ['human_team', 'self_service', 'ai_agent'] as const;
@@ -60,10 +61,6 @@ async function build(rules: Array<{ when: string; deny: string }>, split: boolea
   const outcome = await compilePolicySet([{ file: 'bench.yaml', text }], { capabilities });
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.problems));
   return policySet(outcome.set);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
 function measureRouteDecision(set: PolicySet): { p50: number; p99: number; mean: number; eligible: number } {

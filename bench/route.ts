@@ -20,6 +20,7 @@ import { parseConfig } from '../server/config.js';
 import { createRuntime, type Runtime } from '../server/runtime.js';
 import type { Principal } from '../work/principal.js';
 import type { WorkItemRecord } from '../work/records.js';
+import { percentile } from './support.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 4000);
 const CLAIMERS = 8;
@@ -29,10 +30,6 @@ const operator: Principal = { id: 'bench:operator', name: 'bench', role: 'operat
 function print(figure: string, value: number, extra: Record<string, unknown> = {}): void {
   const rounded = Math.round(value * 100) / 100;
   process.stdout.write(`${JSON.stringify({ bench: 'route', figure, value: rounded, ...extra })}\n`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 // (a) ------------------------------------------------------------------------------------------

@@ -1,21 +1,11 @@
-// Submits work items over a real socket (autocannon, 50 connections) to the real service, on PGlite and,
-// when DATABASE_URL is set, on a fresh PostgreSQL database it creates and drops. The baseline runs the
-// same one-statement insert (store/work-items.ts insertSubmission) through the driver alone at the same
-// concurrency; between the two, `core` calls the submit function the route calls, without HTTP, so the
-// figures show where the time goes. Prints one JSON line per figure.
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { submitWorkItem } from '../capabilities/work-items.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime, type Runtime } from '../server/runtime.js';
 import { insertSubmission } from '../store/work-items.js';
 import { newSubmission } from '../work/submission.js';
 import { SubmitWorkItemSchema } from '../work/work-item.js';
+import { type Db, listen, percentile, prepareDatabase } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -30,7 +20,6 @@ const BODY = {
   priority: 40,
 };
 
-type Db = 'pglite' | 'postgres';
 const TARGETS: Partial<Record<string, string>> = {
   items_per_s: '>= 2000',
   p99_ms: '<= 25',
@@ -45,42 +34,6 @@ function print(db: Db, figure: string, value: number): void {
   );
 }
 
-interface Database {
-  env: Record<string, string>;
-  cleanup(): Promise<void>;
-}
-
-async function prepare(db: Db): Promise<Database> {
-  if (db === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
-    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }
-  const base = process.env.DATABASE_URL!;
-  const name = `flowmesh_bench_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async cleanup() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
-async function listen(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      }),
-    );
-  });
-}
-
 function load(url: string, key: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({
     url: `${url}/v1/work-items`,
@@ -92,10 +45,6 @@ function load(url: string, key: string, seconds: number): Promise<autocannon.Res
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify(BODY),
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** Runs `once` in CONNECTIONS concurrent loops for `seconds`; returns the sorted latencies. */
@@ -137,7 +86,7 @@ function coreOnly(runtime: Runtime): () => Promise<unknown> {
 }
 
 async function bench(db: Db): Promise<void> {
-  const database = await prepare(db);
+  const database = await prepareDatabase(db, 'submit');
   let runtime: Runtime | undefined;
   try {
     const config = parseConfig({

@@ -1,20 +1,12 @@
-// Telemetry benchmark. (1) End-to-end throughput of the work loop (submit, claim, complete over a real
-// socket) with tracing on (OTLP/HTTP exporter to a local receiver + span store) and off (no exporter,
-// no HTTP spans, no hop recording). (2) Value-stream rebuild from a span store holding 100,000 items
-// (PostgreSQL; PGlite gets 20,000). Prints one JSON line per figure.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { noopHopRecorder } from '../capabilities/hooks.js';
 import { NetworkSchema } from '../capabilities/network-schema.js';
 import { parseConfig } from '../server/config.js';
 import { createRuntime, type Runtime } from '../server/runtime.js';
 import { getValueStream } from '../telemetry/service.js';
+import { type Db, listen, prepareDatabase } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -23,7 +15,6 @@ const ITEMS_PG = Number(process.env.BENCH_VALUE_STREAM_ITEMS ?? 100_000);
 const ITEMS_PGLITE = Number(process.env.BENCH_VALUE_STREAM_ITEMS_PGLITE ?? 20_000);
 const ADMIN_KEY = `bench-admin-${crypto.randomUUID()}`;
 
-type Db = 'pglite' | 'postgres';
 const TARGETS: Partial<Record<string, string>> = {
   tracing_loss_pct: '<= 10',
   rebuild_ms: '<= 2000',
@@ -50,26 +41,6 @@ const network = NetworkSchema.parse({
   ],
 });
 
-async function prepare(db: Db): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
-  if (db === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
-    return { env: { FLOWMESH_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }
-  const base = process.env.DATABASE_URL as string;
-  const name = `flowmesh_bench_tel_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async cleanup() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
 /** An OTLP/HTTP receiver that reads and discards what it is sent, counting requests. */
 async function startReceiver(): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
   let requests = 0;
@@ -88,17 +59,6 @@ async function startReceiver(): Promise<{ url: string; requests: () => number; c
     requests: () => requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function listen(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      }),
-    );
-  });
 }
 
 /** WORKERS loops of submit → claim → complete for `seconds`; returns finished loops. */
@@ -134,7 +94,7 @@ async function workLoop(url: string, seconds: number): Promise<number> {
 }
 
 async function throughput(db: Db, tracing: boolean): Promise<number> {
-  const database = await prepare(db);
+  const database = await prepareDatabase(db, 'tel');
   const receiver = await startReceiver();
   let runtime: Runtime | undefined;
   try {
@@ -210,7 +170,7 @@ async function seedSpans(runtime: Runtime, items: number): Promise<void> {
 }
 
 async function rebuild(db: Db, items: number): Promise<void> {
-  const database = await prepare(db);
+  const database = await prepareDatabase(db, 'tel');
   let runtime: Runtime | undefined;
   try {
     const config = parseConfig({
@@ -254,7 +214,7 @@ async function rebuild(db: Db, items: number): Promise<void> {
  * (SDK span, span-store processor, OTLP batch queue) and store them.
  */
 async function hopCost(db: Db): Promise<void> {
-  const database = await prepare(db);
+  const database = await prepareDatabase(db, 'tel');
   const receiver = await startReceiver();
   let runtime: Runtime | undefined;
   try {
