@@ -36,7 +36,7 @@ describe('MCP endpoint', () => {
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type).toBe('object');
-      expect(tool.description).toBeTruthy();
+      expect(tool.description?.trim().length ?? 0).toBeGreaterThan(10);
     }
     const get = tools.find((tool) => tool.name === 'get_work_item');
     expect(get?.inputSchema.required).toEqual(['work_item_id']);

@@ -60,7 +60,8 @@ describe('claim, complete and friends over MCP', () => {
     const heartbeat = structured<{ lease: { expiresAt: string } }>(
       await kbAgent.callTool({ name: 'heartbeat', arguments: leaseArgs(c) }),
     );
-    expect(heartbeat.lease.expiresAt).toBeTruthy();
+    expect(heartbeat.lease.expiresAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Date.parse(heartbeat.lease.expiresAt)).toBeGreaterThanOrEqual(Date.parse(c.lease.expiresAt));
 
     const done = structured<{ workItem: { state: string; result: unknown }; step: { state: string } }>(
       await kbAgent.callTool({
