@@ -50,7 +50,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.use('*', requestId());
   app.use('*', traceRequests(options.telemetry?.config.disabled ? undefined : options.telemetry?.tracer));
-  app.use('*', limitBody(options.bodyLimit));
+  app.use('*', limitBody(options.bodyLimit, { streamed: ['/mcp', '/v1/traces'] }));
   app.use('*', requireJsonBody({ except: ['/v1/traces'] }));
   app.use('/v1/*', authMiddleware(auth));
 

@@ -8,16 +8,16 @@ import type { AppEnv } from './context.js';
 export function traceRequests(tracer: Tracer | undefined): MiddlewareHandler<AppEnv> {
   return async function serverSpan(c, next) {
     if (!tracer) return next();
-    const url = new URL(c.req.url);
+    const path = c.req.path;
     const incoming = c.req.header('traceparent');
     const span = tracer.startSpan(
-      `${c.req.method} ${url.pathname}`,
+      `${c.req.method} ${path}`,
       {
         kind: SpanKind.SERVER,
         attributes: {
           'http.request.method': c.req.method,
-          'url.path': url.pathname,
-          'url.scheme': url.protocol.slice(0, -1),
+          'url.path': path,
+          'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http',
         },
       },
       incoming ? parentContext(incoming) : undefined,
