@@ -5,11 +5,11 @@
 // the write path. Writers in this process may poke() the feed to be seen at once.
 
 import type { Store } from '../store/database.js';
-import { newestEventIds, readEventLog } from '../store/event-log.js';
+import { latestEventId, oldestOfNewestEventId, readEventLog } from '../store/event-log.js';
 import type { Clock } from '../work/clock.js';
 import { type EventFilter, type FeedEvent, matchesEvent } from '../work/event-filter.js';
-import { initialHorizon, safePrefix } from '../work/event-horizon.js';
 import type { Logger } from '../work/logger.js';
+import { type GapJudge, gapJudgeFor } from './log-gaps.js';
 
 export interface EventFeedOptions {
   store: Store;
@@ -17,11 +17,8 @@ export interface EventFeedOptions {
   logger: Logger;
   /** How often the log is read while someone is subscribed. */
   pollMs?: number | undefined;
-  /**
-   * How long a gap in the log's ids is waited for before it counts as a rolled-back transaction.
-   * Default: 0 on PGlite (one connection: nothing is in flight while the log is read), 5 s on PostgreSQL.
-   */
-  gapGraceMs?: number | undefined;
+  /** Judges gaps in the log's ids (default: the process's judge for the store). */
+  gaps?: GapJudge | undefined;
   batchSize?: number | undefined;
 }
 
@@ -34,7 +31,7 @@ export interface EventSubscription {
 }
 
 export interface EventFeed {
-  /** `after`: resume after this event id; absent: only events from now on. */
+  /** `after`: resume after this event id; absent: only events from now on (after the newest one written). */
   subscribe(input: { after?: number | undefined; filter: EventFilter }): Promise<EventSubscription>;
   /** Reads the log now rather than at the next interval. */
   poke(): void;
@@ -43,15 +40,10 @@ export interface EventFeed {
   close(): void;
 }
 
-/** How long a gap in the log's ids may be an open transaction: none on PGlite's single connection. */
-export function gapGraceMs(store: Pick<Store, 'kind'>): number {
-  return store.kind === 'pglite' ? 0 : 5_000;
-}
-
 export function createEventFeed(options: EventFeedOptions): EventFeed {
   const { store, clock, logger } = options;
   const pollMs = options.pollMs ?? 200;
-  const graceMs = options.gapGraceMs ?? gapGraceMs(store);
+  const gaps = options.gaps ?? gapJudgeFor(store, clock);
   const batchSize = options.batchSize ?? 500;
 
   let horizon: number | undefined;
@@ -65,12 +57,13 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   const waiters = new Set<() => void>();
 
   async function readOnce(): Promise<number> {
-    if (horizon === undefined)
-      horizon = initialHorizon(await newestEventIds(store.db, 1000), clock.now(), graceMs);
+    // The first read starts below the newest events and moves up through them as any read does, so an
+    // event still being written below the newest ones is not passed over.
+    if (horizon === undefined) horizon = Math.max(0, (await oldestOfNewestEventId(store.db, 1000)) - 1);
     for (;;) {
       const from: number = horizon;
       const rows = await readEventLog(store.db, { after: from, limit: batchSize });
-      const accepted = safePrefix(rows, from, clock.now(), graceMs);
+      const accepted = await gaps.safeRows(rows, from);
       const last = accepted.at(-1);
       if (!last) return from;
       horizon = last.id;
@@ -113,7 +106,10 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
 
   return {
     async subscribe({ after, filter }) {
-      const start = after ?? (await refresh());
+      // "From now on" starts after the newest event written so far; the feed's horizon (which may be
+      // behind it while an older gap is judged) catches up on its own.
+      const start = after ?? (await latestEventId(store.db));
+      if (horizon === undefined) await refresh();
       let cursor = start;
       let open = true;
       subscribers++;

@@ -13,10 +13,9 @@ import {
   setWebhookCursor,
 } from '../store/webhooks.js';
 import { eventPayload, matchesEvent, normalizeTypes } from '../work/event-filter.js';
-import { safePrefix } from '../work/event-horizon.js';
 import { uuidv7 } from '../work/ids.js';
 import type { Core } from './core.js';
-import { gapGraceMs } from './event-feed.js';
+import { gapJudgeFor } from './log-gaps.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 export interface WebhookWorkerOptions {
@@ -47,14 +46,14 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number): numbe
 
 /** Turns new events of the log into deliveries for every webhook that wants them. Returns how many. */
 export async function fanOutWebhookEvents(core: Core, limit = 500): Promise<number> {
-  const grace = gapGraceMs(core.store);
+  const gaps = gapJudgeFor(core.store, core.clock);
   return core.store.transaction(async (tx) => {
     if (!(await tryAdvisoryXactLock(tx, ADVISORY_LOCKS.webhookFanOut))) return 0;
     const now = core.clock.now();
     let created = 0;
     for (const hook of await listWebhookRows(tx)) {
       const rows = await readEventLog(tx, { after: hook.cursor, limit });
-      const safe = safePrefix(rows, hook.cursor, now, grace);
+      const safe = await gaps.safeRows(rows, hook.cursor, tx);
       const last = safe.at(-1);
       if (!last) continue;
       const filter = { types: normalizeTypes(hook.events), kinds: [] };

@@ -2,7 +2,6 @@
 // joined with the item's kind and submitter so filters run in SQL.
 import { type SQL, sql } from 'drizzle-orm';
 import { type EventFilter, type FeedEvent, splitTypes } from '../work/event-filter.js';
-import type { LogRow } from '../work/event-horizon.js';
 import type { Database } from './database.js';
 
 interface EventRow {
@@ -82,13 +81,25 @@ export async function readEventLog(
   return found.map(toFeedEvent);
 }
 
-/** The newest `limit` ids of the log with their times, oldest first. */
-export async function newestEventIds(db: Database, limit: number): Promise<LogRow[]> {
-  const found = await rows<{ id: number | string; at: Date | string }>(
+/** The id of the oldest of the newest `limit` events (0 when the log is empty). */
+export async function oldestOfNewestEventId(db: Database, limit: number): Promise<number> {
+  const [row] = await rows<{ id: number | string | null }>(
     db,
-    sql`select id, at from (select id, at from events order by id desc limit ${limit}) t order by id`,
+    sql`select min(id) as id from (select id from events order by id desc limit ${limit}) t`,
   );
-  return found.map((r) => ({ id: Number(r.id), at: r.at instanceof Date ? r.at : new Date(r.at) }));
+  return Number(row?.id ?? 0);
+}
+
+/**
+ * The database's transaction horizon now: every transaction id below `xmin` has ended; every
+ * transaction that has started so far has an id below `xmax` (PostgreSQL's pg_current_snapshot()).
+ */
+export async function transactionHorizon(db: Database): Promise<{ xmin: bigint; xmax: bigint }> {
+  const [row] = await rows<{ xmin: string; xmax: string }>(
+    db,
+    sql`select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax from pg_current_snapshot() s`,
+  );
+  return { xmin: BigInt(row?.xmin ?? 0), xmax: BigInt(row?.xmax ?? 0) };
 }
 
 /** The highest id in the log (0 when empty). */

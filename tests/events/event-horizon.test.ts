@@ -1,44 +1,31 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventFeed } from '../../capabilities/event-feed.js';
-import { initialHorizon, safePrefix } from '../../work/event-horizon.js';
+import { gapsBefore, safePrefix } from '../../work/event-horizon.js';
 import { silentLogger } from '../../work/logger.js';
 import { onPostgres } from '../support/database.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
 
-const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 9, 0, s));
+const rows = (...ids: number[]) => ids.map((id) => ({ id }));
 
 describe('safePrefix', () => {
-  it('hands out rows up to the first gap that is younger than the grace period', () => {
-    const rows = [
-      { id: 11, at: at(0) },
-      { id: 12, at: at(0) },
-      { id: 14, at: at(9) },
-      { id: 15, at: at(9) },
-    ];
-    expect(safePrefix(rows, 10, at(10), 5_000).map((r) => r.id)).toEqual([11, 12]);
+  it('hands out rows up to the first gap that is not settled', () => {
+    expect(safePrefix(rows(11, 12, 14, 15), 10, () => false).map((r) => r.id)).toEqual([11, 12]);
   });
 
-  it('skips a gap once the row after it is older than the grace period (a rollback)', () => {
-    const rows = [
-      { id: 11, at: at(0) },
-      { id: 13, at: at(1) },
-    ];
-    expect(safePrefix(rows, 10, at(7), 5_000).map((r) => r.id)).toEqual([11, 13]);
+  it('passes a settled gap and stops at the next one', () => {
+    const settled = (gap: number) => gap === 13;
+    expect(safePrefix(rows(11, 12, 14, 16), 10, settled).map((r) => r.id)).toEqual([11, 12, 14]);
   });
 
   it('holds back a gap right after the horizon', () => {
-    expect(safePrefix([{ id: 12, at: at(9) }], 10, at(10), 5_000)).toEqual([]);
+    expect(safePrefix(rows(12), 10, () => false)).toEqual([]);
   });
 
-  it('starts below the newest rows that are still within the grace period', () => {
-    const rows = [
-      { id: 5, at: at(0) },
-      { id: 6, at: at(1) },
-      { id: 8, at: at(9) },
-    ];
-    expect(initialHorizon(rows, at(10), 5_000)).toBe(6);
-    expect(initialHorizon([], at(10), 5_000)).toBe(0);
+  it('names each gap by its first missing id', () => {
+    expect(gapsBefore(rows(11, 14, 15, 17), 10)).toEqual([12, 16]);
+    expect(gapsBefore(rows(13), 10)).toEqual([11]);
+    expect(gapsBefore([], 10)).toEqual([]);
   });
 });
 
@@ -89,6 +76,100 @@ describe.runIf(onPostgres)('event feed on PostgreSQL', () => {
     await feed.refresh();
     const events = await sub.next(1_000);
     expect(events.map((e) => e.type)).toEqual(['test.first', 'test.second']);
+    sub.close();
+    feed.close();
+  });
+
+  /** A transaction that takes an event id and stays open until released; resolves once the id is taken. */
+  async function holdEventOpen(type: string, outcome: 'commit' | 'rollback') {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let taken: () => void = () => {};
+    const holding = new Promise<void>((resolve) => {
+      taken = resolve;
+    });
+    const done = t.runtime.store
+      .transaction(async (tx) => {
+        await insertEvent(tx, type);
+        taken();
+        await gate;
+        if (outcome === 'rollback') throw new Error('rolled back on purpose');
+      })
+      .catch((error: unknown) => {
+        if (outcome === 'commit') throw error;
+      });
+    await holding;
+    return {
+      async end() {
+        release();
+        await done;
+      },
+    };
+  }
+
+  it('keeps waiting for a transaction that stays open far longer than any grace period', async () => {
+    const feed = createEventFeed({
+      store: t.runtime.store,
+      clock: t.clock,
+      logger: silentLogger,
+      pollMs: 10,
+    });
+    const sub = await feed.subscribe({ filter: { types: ['long.*'], kinds: [] } });
+    const slow = await holdEventOpen('long.first', 'commit');
+    await insertEvent(undefined, 'long.second');
+    for (let i = 0; i < 3; i++) {
+      await feed.refresh();
+      t.clock.advance(60_000);
+      await feed.refresh();
+      expect(await sub.next(20)).toEqual([]);
+    }
+    await slow.end();
+    await feed.refresh();
+    expect((await sub.next(5_000)).map((e) => e.type)).toEqual(['long.first', 'long.second']);
+    sub.close();
+    feed.close();
+  });
+
+  it('passes over the id of a rolled-back transaction once that transaction has ended', async () => {
+    const feed = createEventFeed({
+      store: t.runtime.store,
+      clock: t.clock,
+      logger: silentLogger,
+      pollMs: 10,
+    });
+    const sub = await feed.subscribe({ filter: { types: ['undone.*'], kinds: [] } });
+    const undone = await holdEventOpen('undone.first', 'rollback');
+    await insertEvent(undefined, 'undone.second');
+    await feed.refresh();
+    t.clock.advance(5_000);
+    await feed.refresh();
+    expect(await sub.next(20)).toEqual([]);
+    await undone.end();
+    // Ended, but the gap is only passed once it has been seen for the least grace (clock-driven).
+    await feed.refresh();
+    t.clock.advance(1_000);
+    await feed.refresh();
+    expect((await sub.next(5_000)).map((e) => e.type)).toEqual(['undone.second']);
+    sub.close();
+    feed.close();
+  });
+
+  it('starts a subscription without a cursor after the newest event, even behind an open gap', async () => {
+    const feed = createEventFeed({
+      store: t.runtime.store,
+      clock: t.clock,
+      logger: silentLogger,
+      pollMs: 10,
+    });
+    const slow = await holdEventOpen('fresh.old', 'commit');
+    await insertEvent(undefined, 'fresh.before');
+    const sub = await feed.subscribe({ filter: { types: ['fresh.*'], kinds: [] } });
+    await insertEvent(undefined, 'fresh.after');
+    await slow.end();
+    await feed.refresh();
+    expect((await sub.next(5_000)).map((e) => e.type)).toEqual(['fresh.after']);
     sub.close();
     feed.close();
   });

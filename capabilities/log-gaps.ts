@@ -1,0 +1,65 @@
+// When a gap in the event log's ids may be skipped. The transaction that took the missing id either
+// commits (the row appears) or rolls back (it never does); a reader must not move past the gap while
+// the first is possible, however long that transaction runs.
+//
+// On PostgreSQL a gap is judged with transaction ids: when the gap is first seen, the transaction that
+// took the id had started, so its id is below that moment's xmax. Once the oldest running transaction
+// (xmin) is at or past that xmax, it has ended: if the row is still missing, it rolled back. A short
+// grace covers the instant between taking the id and getting a transaction id (same statement).
+// PGlite has one connection: nothing is in flight while the log is read, so every gap is a rollback.
+import type { Store } from '../store/database.js';
+import { transactionHorizon } from '../store/event-log.js';
+import type { Clock } from '../work/clock.js';
+import { gapsBefore, type LogRow, safePrefix } from '../work/event-horizon.js';
+
+/** The least time a gap is waited for, whatever the transaction ids say. */
+export const GAP_MIN_GRACE_MS = 1_000;
+
+export interface GapJudge {
+  /** The rows (ordered by id, ids > `from`) that may be handed out now. */
+  safeRows<T extends LogRow>(rows: readonly T[], from: number, db?: Store['db']): Promise<T[]>;
+}
+
+export function createGapJudge(deps: { store: Store; clock: Clock; minGraceMs?: number }): GapJudge {
+  const { store, clock } = deps;
+  const minGraceMs = deps.minGraceMs ?? GAP_MIN_GRACE_MS;
+  /** Gaps seen: first missing id → when first seen, that moment's xmax, and whether it was judged a rollback. */
+  const seen = new Map<number, { at: number; xmax: bigint; settled: boolean }>();
+  return {
+    async safeRows(rows, from, db = store.db) {
+      if (store.kind === 'pglite') return safePrefix(rows, from, () => true);
+      const gaps = gapsBefore(rows, from);
+      if (gaps.length === 0) return [...rows];
+      if (gaps.every((gap) => seen.get(gap)?.settled)) return [...rows];
+      const horizon = await transactionHorizon(db);
+      const now = clock.now().getTime();
+      for (const gap of gaps) {
+        const first = seen.get(gap);
+        if (!first) {
+          seen.set(gap, { at: now, xmax: horizon.xmax, settled: false });
+          break;
+        }
+        if (first.settled) continue;
+        if (now - first.at < minGraceMs || horizon.xmin < first.xmax) break;
+        first.settled = true;
+      }
+      // Readers share this memory (the live feed, webhook fan-out): keep the newest gaps only.
+      if (seen.size > 10_000) {
+        for (const id of [...seen.keys()].slice(0, 5_000)) seen.delete(id);
+      }
+      return safePrefix(rows, from, (gap) => seen.get(gap)?.settled === true);
+    },
+  };
+}
+
+const judges = new WeakMap<Store, GapJudge>();
+
+/** The process's gap judge for a store (its memory of gaps seen is shared by every reader). */
+export function gapJudgeFor(store: Store, clock: Clock): GapJudge {
+  let judge = judges.get(store);
+  if (!judge) {
+    judge = createGapJudge({ store, clock });
+    judges.set(store, judge);
+  }
+  return judge;
+}
