@@ -1,7 +1,9 @@
 // Compiles a value stream (network file) into a LangGraph graph. One thread per work item (thread id =
-// item id). Each step is two nodes: `route_<step>` hands the step to the router through a port, once per
-// visit, and `wait_<step>` waits with interrupt() until the step's result resumes the thread. Edges are
-// CEL over `result` and `item`, compiled once here; rework edges are counted; parallel branches join.
+// item id). Each step is three nodes: `route_<step>` hands the step to the router through a port, once
+// per visit; `wait_<step>` waits with interrupt() until the step's result resumes the thread, then reads
+// the item as it is now and decides the edge (CEL over `result` and `item`, compiled once here); and
+// `gate_<step>` routes the steps completion policies required of that result and waits for each with
+// interrupt() before the stream goes on. Rework edges are counted; parallel branches join.
 import {
   Annotation,
   type BaseCheckpointSaver,
@@ -21,22 +23,55 @@ import {
   targetsOf,
   type ValueStream,
 } from '../capabilities/value-stream-schema.js';
+import { approvalOf } from '../work/decision.js';
 import { FlowmeshError } from '../work/errors.js';
+import type { JsonObject, JsonValue } from '../work/json.js';
 
 /** One step to route: the router must treat `key` as idempotent (a restart may ask twice). */
 export interface StepRequest {
   itemId: string;
+  /** The stream step; for a required step, the stream step whose result required it. */
   stepId: string;
   capability: string;
   /** 1 on the first visit, 2 after the first rework… */
   visit: number;
-  /** `<step>#<visit>`: unique per item, the handle a completion names. */
+  /**
+   * `<step>#<visit>`: unique per item, the handle a completion names. A step a policy required of
+   * that visit's result is `<step>#<visit>><rule id>`.
+   */
   key: string;
+  /** Set for a step a completion policy required: it answers `{approved, note?}`. */
+  requirement?: Omit<PolicyRequirement, 'capability'>;
+}
+
+/** A step a completion policy required of a step's result, as the stream's port reports it. */
+export interface PolicyRequirement {
+  capability: string;
+  ruleId: string;
+  reason: string;
+  policyVersion: string;
+  /** The router step whose completion required it. */
+  originStepId: string;
+}
+
+export interface StepDone {
+  /** The step (or required step) whose result just resumed the thread. */
+  request: StepRequest;
+  result: unknown;
+  /** Attributes the step sets on the item (its `attributes` expression), if it has one and it gave a map. */
+  attributes: JsonObject | undefined;
 }
 
 export interface ValueStreamPorts {
   /** Queues the step at its capability; its completion later calls `completeStep` with the key. */
   routeStep(request: StepRequest): Promise<void>;
+  /**
+   * After a step's result resumed the thread, before the stream decides where to go: adds the
+   * attributes the step set, and returns the item as it is now (the conditions see it) and the steps
+   * completion policies required of this result. Without it, conditions see the item as it started
+   * and nothing is required.
+   */
+  stepDone?(done: StepDone): Promise<{ item: StreamItem; required: PolicyRequirement[] }>;
 }
 
 /** What the conditions see as `item`. */
@@ -53,6 +88,10 @@ export interface TrailEntry {
   capability: string;
   visit: number;
   result: unknown;
+  /** For a step a policy required: the rule that required it. */
+  requiredBy?: string;
+  /** Requirements of this result that the stream's next step met, being of the required capability. */
+  coveredBy?: { ruleId: string; stepId: string }[];
 }
 
 export type ValueStreamStatus =
@@ -81,6 +120,8 @@ const StreamState = Annotation.Root({
   edgeCounts: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
   decisions: Annotation<Record<string, string[]>>({ reducer: merge, default: () => ({}) }),
   trail: Annotation<TrailEntry[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  /** Per stream step: the required steps its gate routes and waits for before the stream goes on. */
+  pending: Annotation<Record<string, StepRequest[]>>({ reducer: merge, default: () => ({}) }),
   outcome: Annotation<string | undefined>(),
 });
 type State = typeof StreamState.State;
@@ -100,6 +141,33 @@ function compileCondition(env: Environment, source: string): Condition {
   };
 }
 
+type AttributesOf = (vars: { result: unknown; item: StreamItem }) => JsonObject | undefined;
+
+function compileAttributes(env: Environment, source: string): AttributesOf {
+  const evaluate = env.parse(source);
+  // Like a condition, an expression that cannot be evaluated (the result has no attributes) sets nothing.
+  return (vars) => {
+    try {
+      const value = toJson(evaluate(vars as unknown as Record<string, unknown>));
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** CEL values as JSON: integers are bigints and maps may be Maps. */
+function toJson(value: unknown): JsonValue {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Map) return toJson(Object.fromEntries(value));
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value instanceof Date) return value.toISOString();
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  }
+  return value as JsonValue;
+}
+
 interface CompiledEdge {
   edge: Edge;
   key: string;
@@ -108,6 +176,7 @@ interface CompiledEdge {
 
 const routeNode = (id: string) => `route_${id}`;
 const waitNode = (id: string) => `wait_${id}`;
+const gateNode = (id: string) => `gate_${id}`;
 
 export interface ValueStreamGraphOptions {
   checkpointer: BaseCheckpointSaver;
@@ -224,10 +293,19 @@ function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
       })),
     ]),
   );
+  const attributesOf = new Map(
+    stream.steps.flatMap((s) =>
+      s.attributes ? [[s.id, compileAttributes(env, s.attributes)] as const] : [],
+    ),
+  );
   const start = stream.start ?? stream.steps[0]?.id;
   if (!start || !byId.has(start)) {
     throw new FlowmeshError('invalid', `value stream ${stream.kind} has no start step`);
   }
+
+  /** Where the stream goes after a step's gate: the stream steps of the decided edge, or END. */
+  const onward = (id: string) => (state: State) =>
+    (state.decisions[id] ?? [END_MARK]).map((t) => (t === END_MARK ? END : routeNode(t)));
 
   // biome-ignore lint/suspicious/noExplicitAny: node names are computed, so the builder's name type is too
   const graph = new StateGraph(StreamState) as unknown as StateGraph<any, any, any, string>;
@@ -238,54 +316,117 @@ function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
       await ports.routeStep(requestFor(state.item.id, step, visit));
       return { visits: { [step.id]: visit } };
     });
-    graph.addNode(waitNode(step.id), (state: State) => {
+
+    graph.addNode(waitNode(step.id), async (state: State) => {
       const visit = state.visits[step.id] ?? 1;
-      const result = interrupt<StepRequest, unknown>(requestFor(state.item.id, step, visit));
-      const update: Partial<State> = {
-        results: { [step.id]: result },
-        trail: [{ stepId: step.id, capability: step.capability, visit, result }],
-      };
+      const request = requestFor(state.item.id, step, visit);
+      const result = interrupt<StepRequest, unknown>(request);
+      // The item as it is now: attributes set by this step or earlier ones reach the conditions.
+      const attributes = attributesOf.get(step.id)?.({ result, item: state.item });
+      const done = ports.stepDone
+        ? await ports.stepDone({ request, result, attributes })
+        : { item: state.item, required: [] };
+      const item = done.item;
+      const update: Partial<State> = { results: { [step.id]: result } };
+      const entry: TrailEntry = { stepId: step.id, capability: step.capability, visit, result };
+      let next: string[];
       const list = edges.get(step.id) ?? [];
       if (list.length === 0) {
-        if (!joinOf.has(step.id)) update.outcome = 'completed';
-        return update;
-      }
-      const taken = list.find(
-        (e) =>
-          (e.edge.max === undefined || (state.edgeCounts[e.key] ?? 0) < e.edge.max) &&
-          (e.when === undefined || e.when({ result, item: state.item })),
-      );
-      // Validation makes the last edge unconditional and unbounded, so one is always taken.
-      if (!taken) throw new FlowmeshError('internal', `value stream ${stream.kind}: no edge from ${step.id}`);
-      if (taken.edge.max !== undefined) {
-        update.edgeCounts = { [taken.key]: (state.edgeCounts[taken.key] ?? 0) + 1 };
-      }
-      if (taken.edge.end !== undefined) {
-        update.outcome = taken.edge.end;
-        update.decisions = { [step.id]: [END_MARK] };
+        const join = joinOf.get(step.id);
+        next = join ? [join] : [];
+        if (!join) update.outcome = 'completed';
       } else {
-        update.decisions = { [step.id]: targetsOf(taken.edge) };
+        const taken = list.find(
+          (e) =>
+            (e.edge.max === undefined || (state.edgeCounts[e.key] ?? 0) < e.edge.max) &&
+            (e.when === undefined || e.when({ result, item })),
+        );
+        // Validation makes the last edge unconditional and unbounded, so one is always taken.
+        if (!taken) {
+          throw new FlowmeshError('internal', `value stream ${stream.kind}: no edge from ${step.id}`);
+        }
+        if (taken.edge.max !== undefined) {
+          update.edgeCounts = { [taken.key]: (state.edgeCounts[taken.key] ?? 0) + 1 };
+        }
+        if (taken.edge.end !== undefined) {
+          update.outcome = taken.edge.end;
+          update.decisions = { [step.id]: [END_MARK] };
+          next = [];
+        } else {
+          next = targetsOf(taken.edge);
+          update.decisions = { [step.id]: next };
+        }
       }
+      // A requirement is met by the stream's own step only when the stream goes on to a step of that
+      // capability now; otherwise the gate routes it before anything else happens to the item.
+      const covered: NonNullable<TrailEntry['coveredBy']> = [];
+      const pending: StepRequest[] = [];
+      for (const r of done.required) {
+        const by = next.find((id) => byId.get(id)?.capability === r.capability);
+        if (by) covered.push({ ruleId: r.ruleId, stepId: by });
+        else pending.push(requiredRequest(request, r));
+      }
+      if (covered.length > 0) entry.coveredBy = covered;
+      update.trail = [entry];
+      update.pending = { [step.id]: pending };
       return update;
     });
+
+    // Routes the required steps at once, then waits for their answers one after another (a completion
+    // that comes out of turn is fed in by the driver once the gate reaches it). Not approved: the item
+    // was rejected when that answer committed, and the stream ends `rejected`.
+    graph.addNode(gateNode(step.id), async (state: State) => {
+      const queue = [...(state.pending[step.id] ?? [])];
+      const trail: TrailEntry[] = [];
+      const routed = new Set<string>();
+      for (let i = 0; i < queue.length; i++) {
+        for (const r of queue.slice(i)) {
+          if (routed.has(r.key)) continue;
+          await ports.routeStep(r);
+          routed.add(r.key);
+        }
+        const request = queue[i]!;
+        const answer = interrupt<StepRequest, unknown>(request);
+        trail.push({
+          stepId: request.stepId,
+          capability: request.capability,
+          visit: request.visit,
+          result: answer,
+          requiredBy: request.requirement?.ruleId ?? 'unknown',
+        });
+        if (approvalOf(answer)?.approved === false) {
+          return { trail, outcome: 'rejected', decisions: { [step.id]: [END_MARK] } };
+        }
+        // The answer's own completion may require more (a rule requires at most once per item).
+        if (ports.stepDone) {
+          const more = await ports.stepDone({ request, result: answer, attributes: undefined });
+          queue.push(...more.required.map((r) => requiredRequest(request, r)));
+        }
+      }
+      return { trail };
+    });
+
     graph.addEdge(routeNode(step.id), waitNode(step.id));
   }
 
   graph.addEdge(START, routeNode(start));
   for (const step of stream.steps) {
-    if (step.join) graph.addEdge(step.join.map(waitNode), routeNode(step.id));
-    const list = edges.get(step.id) ?? [];
-    if (list.length === 0) {
-      if (!joinOf.has(step.id)) graph.addEdge(waitNode(step.id), END);
+    if (step.join) graph.addEdge(step.join.map(gateNode), routeNode(step.id));
+    if (joinOf.has(step.id)) {
+      // A branch always passes its gate, so the join waits for the branch's required steps too.
+      graph.addEdge(waitNode(step.id), gateNode(step.id));
       continue;
     }
-    const destinations = [...new Set(list.flatMap((e) => targetsOf(e.edge)))].map(routeNode);
+    const destinations = [...new Set((edges.get(step.id) ?? []).flatMap((e) => targetsOf(e.edge)))].map(
+      routeNode,
+    );
+    const next = onward(step.id);
     graph.addConditionalEdges(
       waitNode(step.id),
-      (state: State) =>
-        (state.decisions[step.id] ?? [END_MARK]).map((t) => (t === END_MARK ? END : routeNode(t))),
-      [...destinations, END],
+      (state: State) => ((state.pending[step.id]?.length ?? 0) > 0 ? [gateNode(step.id)] : next(state)),
+      [gateNode(step.id), ...destinations, END],
     );
+    graph.addConditionalEdges(gateNode(step.id), next, [...destinations, END]);
   }
   return graph;
 }
@@ -300,4 +441,17 @@ function openInterrupts(tasks: readonly { interrupts: Interrupt[]; result?: unkn
 
 function requestFor(itemId: string, step: StreamStep, visit: number): StepRequest {
   return { itemId, stepId: step.id, capability: step.capability, visit, key: `${step.id}#${visit}` };
+}
+
+/** The required step a policy asked for after `after`'s result; keyed by rule (once per rule). */
+function requiredRequest(after: StepRequest, r: PolicyRequirement): StepRequest {
+  const { capability, ...requirement } = r;
+  return {
+    itemId: after.itemId,
+    stepId: after.stepId,
+    capability,
+    visit: after.visit,
+    key: `${after.stepId}#${after.visit}>${r.ruleId}`,
+    requirement,
+  };
 }
