@@ -1,8 +1,8 @@
 // Compiles a value stream (network file) into a LangGraph graph. One thread per work item (thread id =
 // item id). Each step is three nodes: `route_<step>` hands the step to the router through a port, once
 // per visit; `wait_<step>` waits with interrupt() until the step's result resumes the thread, then reads
-// the item as it is now and decides the edge (CEL over `result` and `item`, compiled once here); and
-// `gate_<step>` routes the steps completion policies required of that result and waits for each with
+// the item as it is now, decides the edge (CEL over `result` and `item`, compiled once here) and routes
+// the steps completion policies required of that result; `gate_<step>` waits for each of those with
 // interrupt() before the stream goes on. Rework edges are counted; parallel branches join.
 import {
   Annotation,
@@ -357,50 +357,44 @@ function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
           update.decisions = { [step.id]: next };
         }
       }
-      // A requirement is met by the stream's own step only when the stream goes on to a step of that
-      // capability now; otherwise the gate routes it before anything else happens to the item.
-      const covered: NonNullable<TrailEntry['coveredBy']> = [];
-      const pending: StepRequest[] = [];
-      for (const r of done.required) {
-        const by = next.find((id) => byId.get(id)?.capability === r.capability);
-        if (by) covered.push({ ruleId: r.ruleId, stepId: by });
-        else pending.push(requiredRequest(request, r));
-      }
+      const { covered, pending } = splitRequired(request, done.required, next, byId);
+      // Routed here, once, all at once; the gate waits for them.
+      for (const r of pending) await ports.routeStep(r);
       if (covered.length > 0) entry.coveredBy = covered;
       update.trail = [entry];
       update.pending = { [step.id]: pending };
       return update;
     });
 
-    // Routes the required steps at once, then waits for their answers one after another (a completion
-    // that comes out of turn is fed in by the driver once the gate reaches it). Not approved: the item
-    // was rejected when that answer committed, and the stream ends `rejected`.
+    // Waits for the answers of the required steps one after another (one that comes out of turn is
+    // fed in by the driver once the gate reaches it). Not approved: the item was rejected when that
+    // answer committed, and the stream ends `rejected`.
     graph.addNode(gateNode(step.id), async (state: State) => {
       const queue = [...(state.pending[step.id] ?? [])];
+      const join = joinOf.get(step.id);
+      const next = join ? [join] : (state.decisions[step.id] ?? []).filter((t) => t !== END_MARK);
       const trail: TrailEntry[] = [];
-      const routed = new Set<string>();
       for (let i = 0; i < queue.length; i++) {
-        for (const r of queue.slice(i)) {
-          if (routed.has(r.key)) continue;
-          await ports.routeStep(r);
-          routed.add(r.key);
-        }
         const request = queue[i]!;
         const answer = interrupt<StepRequest, unknown>(request);
-        trail.push({
+        const entry: TrailEntry = {
           stepId: request.stepId,
           capability: request.capability,
           visit: request.visit,
           result: answer,
           requiredBy: request.requirement?.ruleId ?? 'unknown',
-        });
+        };
+        trail.push(entry);
         if (approvalOf(answer)?.approved === false) {
           return { trail, outcome: 'rejected', decisions: { [step.id]: [END_MARK] } };
         }
         // The answer's own completion may require more (a rule requires at most once per item).
         if (ports.stepDone) {
           const more = await ports.stepDone({ request, result: answer, attributes: undefined });
-          queue.push(...more.required.map((r) => requiredRequest(request, r)));
+          const { covered, pending } = splitRequired(request, more.required, next, byId);
+          for (const r of pending) await ports.routeStep(r);
+          if (covered.length > 0) entry.coveredBy = covered;
+          queue.push(...pending);
         }
       }
       return { trail };
@@ -441,6 +435,26 @@ function openInterrupts(tasks: readonly { interrupts: Interrupt[]; result?: unkn
 
 function requestFor(itemId: string, step: StreamStep, visit: number): StepRequest {
   return { itemId, stepId: step.id, capability: step.capability, visit, key: `${step.id}#${visit}` };
+}
+
+/**
+ * A requirement is met by the stream's own step only when the stream goes on to a step of that
+ * capability now (`next`); otherwise it is a required step the gate waits for before the stream goes on.
+ */
+function splitRequired(
+  after: StepRequest,
+  required: readonly PolicyRequirement[],
+  next: readonly string[],
+  byId: ReadonlyMap<string, StreamStep>,
+): { covered: NonNullable<TrailEntry['coveredBy']>; pending: StepRequest[] } {
+  const covered: NonNullable<TrailEntry['coveredBy']> = [];
+  const pending: StepRequest[] = [];
+  for (const r of required) {
+    const by = next.find((id) => byId.get(id)?.capability === r.capability);
+    if (by) covered.push({ ruleId: r.ruleId, stepId: by });
+    else pending.push(requiredRequest(after, r));
+  }
+  return { covered, pending };
 }
 
 /** The required step a policy asked for after `after`'s result; keyed by rule (once per rule). */
