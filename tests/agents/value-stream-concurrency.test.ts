@@ -2,6 +2,7 @@
 // (an advisory lock on the item, held while the checkpoint is read and written and steps are routed),
 // so the join runs exactly once. On PostgreSQL the two completions come through two runtimes on one
 // database (two instances); on PGlite, one process, through one runtime at once.
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ValueStreamDriver } from '../../agents/value-stream-driver.js';
 import { parseNetwork } from '../../capabilities/network-file.js';
@@ -133,6 +134,12 @@ describe('parallel branches completed at the same moment', () => {
       ).toEqual([{ ...item.steps.find((s) => s.capability === 'doc.publish'), state: 'queued' }]);
       const status = await (a.router.streams as ValueStreamDriver).status({ id, kind: 'doc' });
       expect(status, `round ${round}`).toMatchObject({ state: 'running', waitingOn: [{ key: 'publish#1' }] });
+      // One resume at a time: the thread's history is a line, no checkpoint was resumed from twice.
+      const forks = await a.store.rows<{ parent: string }>(
+        sql`select parent_checkpoint_id as parent from checkpoints where thread_id = ${id}
+          group by parent_checkpoint_id having count(*) > 1`,
+      );
+      expect(forks, `round ${round}`).toEqual([]);
 
       const [publish] = await claimAll(b.app, 1);
       expect(publish?.step.capability).toBe('doc.publish');
