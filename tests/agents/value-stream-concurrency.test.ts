@@ -8,6 +8,7 @@ import type { ValueStreamDriver } from '../../agents/value-stream-driver.js';
 import { parseNetwork } from '../../capabilities/network-file.js';
 import { parseConfig } from '../../server/config.js';
 import { createRuntime, type Runtime } from '../../server/runtime.js';
+import { type Logger, silentLogger } from '../../work/logger.js';
 import { onPostgres } from '../support/database.js';
 import { createTestRuntime, TEST_ADMIN_KEY, type TestRuntime } from '../support/runtime.js';
 
@@ -93,7 +94,14 @@ afterEach(async () => {
 
 describe('parallel branches completed at the same moment', () => {
   it(`join exactly once, every time (${onPostgres ? 'two instances on one database' : 'one process'})`, async () => {
-    t = await createTestRuntime({ network });
+    // Both instances log to one list: a resume that failed (a deadlock between two resumes, say) shows here.
+    const warnings: string[] = [];
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+      error: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    t = await createTestRuntime({ network, logger });
     const a = t.runtime;
     // A second instance: another runtime with its own connection pool on the same database.
     const b = onPostgres
@@ -104,6 +112,7 @@ describe('parallel branches completed at the same moment', () => {
             clock: t.clock,
             network,
             policies: [],
+            logger,
           },
         )
       : a;
@@ -140,6 +149,7 @@ describe('parallel branches completed at the same moment', () => {
           group by parent_checkpoint_id having count(*) > 1`,
       );
       expect(forks, `round ${round}`).toEqual([]);
+      expect(warnings, `round ${round}`).toEqual([]);
 
       const [publish] = await claimAll(b.app, 1);
       expect(publish?.step.capability).toBe('doc.publish');
