@@ -140,11 +140,13 @@ export function createValueStreamDriver(core: Core, streams: readonly ValueStrea
       const graph = graphs.get(item.kind);
       if (!graph) return;
       await turns.run(item.id, async ({ tx }) => {
-        // Not started yet (its start is still on the way): start it here; starting twice is harmless.
-        let status = await graph.status(item.id);
-        if (status.state === 'not_started') status = await graph.start(streamItem(item));
         const key = await findStreamStepKey(core.store, tx, step.id);
-        if (key) status = (await graph.completeStep(item.id, key, result)).status;
+        let status = key
+          ? (await graph.completeStep(item.id, key, result)).status
+          : await graph.status(item.id);
+        // Not started yet (its start is still on the way): start it here, and catch up on this result
+        // below. Starting twice is harmless.
+        if (status.state === 'not_started') status = await graph.start(streamItem(item));
         await settle(item.id, await catchUp(graph, item.id, status));
       });
     },
