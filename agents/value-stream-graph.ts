@@ -1,42 +1,57 @@
-// Compiles a value stream (network file) into a LangGraph graph. One thread per work item (thread id =
-// item id). Each step is two nodes: `route_<step>` hands the step to the router through a port, once per
-// visit, and `wait_<step>` waits with interrupt() until the step's result resumes the thread. Edges are
-// CEL over `result` and `item`, compiled once here; rework edges are counted; parallel branches join.
-import {
-  Annotation,
-  type BaseCheckpointSaver,
-  Command,
-  END,
-  type Interrupt,
-  interrupt,
-  START,
-  StateGraph,
-} from '@langchain/langgraph';
-import type { Environment } from '@marcbachmann/cel-js';
-import {
-  conditionEnvironment,
-  type Edge,
-  edgesOf,
-  type StreamStep,
-  targetsOf,
-  type ValueStream,
-} from '../capabilities/value-stream-schema.js';
-import { FlowmeshError } from '../work/errors.js';
+// A value stream (network file) as a LangGraph graph (agents/value-stream-nodes.ts builds it): one
+// thread per work item (thread id = item id), each step routed through a port and waited for with
+// interrupt(), resumed with Command({resume}) when the step completes. Steps completion policies
+// require of a result are waited for the same way before the stream goes on.
+import { type BaseCheckpointSaver, Command, type Interrupt } from '@langchain/langgraph';
+import type { ValueStream } from '../capabilities/value-stream-schema.js';
+import type { JsonObject } from '../work/json.js';
+import { buildGraph, type StreamGraphState } from './value-stream-nodes.js';
 
 /** One step to route: the router must treat `key` as idempotent (a restart may ask twice). */
 export interface StepRequest {
   itemId: string;
+  /** The stream step; for a required step, the stream step whose result required it. */
   stepId: string;
   capability: string;
   /** 1 on the first visit, 2 after the first rework… */
   visit: number;
-  /** `<step>#<visit>`: unique per item, the handle a completion names. */
+  /**
+   * `<step>#<visit>`: unique per item, the handle a completion names. A step a policy required of
+   * that visit's result is `<step>#<visit>><rule id>`.
+   */
   key: string;
+  /** Set for a step a completion policy required: it answers `{approved, note?}`. */
+  requirement?: Omit<PolicyRequirement, 'capability'>;
+}
+
+/** A step a completion policy required of a step's result, as the stream's port reports it. */
+export interface PolicyRequirement {
+  capability: string;
+  ruleId: string;
+  reason: string;
+  policyVersion: string;
+  /** The router step whose completion required it. */
+  originStepId: string;
+}
+
+export interface StepDone {
+  /** The step (or required step) whose result just resumed the thread. */
+  request: StepRequest;
+  result: unknown;
+  /** Attributes the step sets on the item (its `attributes` expression), if it has one and it gave a map. */
+  attributes: JsonObject | undefined;
 }
 
 export interface ValueStreamPorts {
   /** Queues the step at its capability; its completion later calls `completeStep` with the key. */
   routeStep(request: StepRequest): Promise<void>;
+  /**
+   * After a step's result resumed the thread, before the stream decides where to go: adds the
+   * attributes the step set, and returns the item as it is now (the conditions see it) and the steps
+   * completion policies required of this result. Without it, conditions see the item as it started
+   * and nothing is required.
+   */
+  stepDone?(done: StepDone): Promise<{ item: StreamItem; required: PolicyRequirement[] }>;
 }
 
 /** What the conditions see as `item`. */
@@ -53,6 +68,10 @@ export interface TrailEntry {
   capability: string;
   visit: number;
   result: unknown;
+  /** For a step a policy required: the rule that required it. */
+  requiredBy?: string;
+  /** Requirements of this result that the stream's next step met, being of the required capability. */
+  coveredBy?: { ruleId: string; stepId: string }[];
 }
 
 export type ValueStreamStatus =
@@ -70,44 +89,6 @@ export type CompleteStepResult =
   | { ok: true; status: ValueStreamStatus }
   /** The thread is not waiting on this key: already completed, never routed, or the stream ended. */
   | { ok: false; reason: 'not_waiting'; status: ValueStreamStatus };
-
-const merge = <T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> => ({ ...a, ...b });
-const END_MARK = '__end__';
-
-const StreamState = Annotation.Root({
-  item: Annotation<StreamItem>(),
-  results: Annotation<Record<string, unknown>>({ reducer: merge, default: () => ({}) }),
-  visits: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
-  edgeCounts: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
-  decisions: Annotation<Record<string, string[]>>({ reducer: merge, default: () => ({}) }),
-  trail: Annotation<TrailEntry[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
-  outcome: Annotation<string | undefined>(),
-});
-type State = typeof StreamState.State;
-
-type Condition = (vars: { result: unknown; item: StreamItem }) => boolean;
-
-function compileCondition(env: Environment, source: string): Condition {
-  const evaluate = env.parse(source);
-  // A condition that cannot be evaluated (a missing field, a type mismatch) is not taken: the stream's
-  // default edge applies. Stream authors make the default the safe way on.
-  return (vars) => {
-    try {
-      return evaluate(vars as unknown as Record<string, unknown>) === true;
-    } catch {
-      return false;
-    }
-  };
-}
-
-interface CompiledEdge {
-  edge: Edge;
-  key: string;
-  when: Condition | undefined;
-}
-
-const routeNode = (id: string) => `route_${id}`;
-const waitNode = (id: string) => `wait_${id}`;
 
 export interface ValueStreamGraphOptions {
   checkpointer: BaseCheckpointSaver;
@@ -174,7 +155,7 @@ export class ValueStreamGraph {
 
   async #status(itemId: string): Promise<ValueStreamStatus> {
     const snapshot = await this.#graph.getState(this.#config(itemId));
-    const values = snapshot.values as Partial<State>;
+    const values = snapshot.values as Partial<StreamGraphState>;
     if (!values.item) return { itemId, state: 'not_started' };
     const trail = values.trail ?? [];
     if (snapshot.next.length === 0) {
@@ -209,95 +190,10 @@ export class ValueStreamGraph {
   }
 }
 
-function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
-  const env = conditionEnvironment();
-  const byId = new Map(stream.steps.map((s) => [s.id, s]));
-  const joinOf = new Map<string, string>();
-  for (const s of stream.steps) for (const id of s.join ?? []) joinOf.set(id, s.id);
-  const edges = new Map<string, CompiledEdge[]>(
-    stream.steps.map((s) => [
-      s.id,
-      edgesOf(s).map((edge, i) => ({
-        edge,
-        key: `${s.id}>${i}`,
-        when: edge.when === undefined ? undefined : compileCondition(env, edge.when),
-      })),
-    ]),
-  );
-  const start = stream.start ?? stream.steps[0]?.id;
-  if (!start || !byId.has(start)) {
-    throw new FlowmeshError('invalid', `value stream ${stream.kind} has no start step`);
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: node names are computed, so the builder's name type is too
-  const graph = new StateGraph(StreamState) as unknown as StateGraph<any, any, any, string>;
-
-  for (const step of stream.steps) {
-    graph.addNode(routeNode(step.id), async (state: State) => {
-      const visit = (state.visits[step.id] ?? 0) + 1;
-      await ports.routeStep(requestFor(state.item.id, step, visit));
-      return { visits: { [step.id]: visit } };
-    });
-    graph.addNode(waitNode(step.id), (state: State) => {
-      const visit = state.visits[step.id] ?? 1;
-      const result = interrupt<StepRequest, unknown>(requestFor(state.item.id, step, visit));
-      const update: Partial<State> = {
-        results: { [step.id]: result },
-        trail: [{ stepId: step.id, capability: step.capability, visit, result }],
-      };
-      const list = edges.get(step.id) ?? [];
-      if (list.length === 0) {
-        if (!joinOf.has(step.id)) update.outcome = 'completed';
-        return update;
-      }
-      const taken = list.find(
-        (e) =>
-          (e.edge.max === undefined || (state.edgeCounts[e.key] ?? 0) < e.edge.max) &&
-          (e.when === undefined || e.when({ result, item: state.item })),
-      );
-      // Validation makes the last edge unconditional and unbounded, so one is always taken.
-      if (!taken) throw new FlowmeshError('internal', `value stream ${stream.kind}: no edge from ${step.id}`);
-      if (taken.edge.max !== undefined) {
-        update.edgeCounts = { [taken.key]: (state.edgeCounts[taken.key] ?? 0) + 1 };
-      }
-      if (taken.edge.end !== undefined) {
-        update.outcome = taken.edge.end;
-        update.decisions = { [step.id]: [END_MARK] };
-      } else {
-        update.decisions = { [step.id]: targetsOf(taken.edge) };
-      }
-      return update;
-    });
-    graph.addEdge(routeNode(step.id), waitNode(step.id));
-  }
-
-  graph.addEdge(START, routeNode(start));
-  for (const step of stream.steps) {
-    if (step.join) graph.addEdge(step.join.map(waitNode), routeNode(step.id));
-    const list = edges.get(step.id) ?? [];
-    if (list.length === 0) {
-      if (!joinOf.has(step.id)) graph.addEdge(waitNode(step.id), END);
-      continue;
-    }
-    const destinations = [...new Set(list.flatMap((e) => targetsOf(e.edge)))].map(routeNode);
-    graph.addConditionalEdges(
-      waitNode(step.id),
-      (state: State) =>
-        (state.decisions[step.id] ?? [END_MARK]).map((t) => (t === END_MARK ? END : routeNode(t))),
-      [...destinations, END],
-    );
-  }
-  return graph;
-}
-
 /**
  * Interrupts of tasks that are still waiting. In a superstep with parallel branches, a branch that was
  * resumed keeps its old interrupt in the snapshot next to its output until the superstep ends.
  */
 function openInterrupts(tasks: readonly { interrupts: Interrupt[]; result?: unknown }[]): Interrupt[] {
   return tasks.filter((t) => t.result === undefined).flatMap((t) => t.interrupts);
-}
-
-function requestFor(itemId: string, step: StreamStep, visit: number): StepRequest {
-  return { itemId, stepId: step.id, capability: step.capability, visit, key: `${step.id}#${visit}` };
 }

@@ -144,14 +144,12 @@ export async function completeStep(
       node: step.nodeId ? core.router.registry.node(step.nodeId) : undefined,
       confidence: input.confidence,
     });
-    const requiredByPolicy = verdict.required;
-    // Steps the item's value stream routes itself (an approval it has as a step) are left to the stream.
-    const required = streamed
-      ? requiredByPolicy.filter((r) => !core.router.streams?.covers(item.kind, r.capability))
-      : requiredByPolicy;
+    const required = verdict.required;
     gate.dropRepeated(required);
-    let seq = required.length ? await nextSeq(core.store, tx, item.id) : 0;
-    for (const r of required) {
+    // A streamed item's thread routes the required steps itself, as a gate before its next step.
+    const routeNow = streamed ? [] : required;
+    let seq = routeNow.length ? await nextSeq(core.store, tx, item.id) : 0;
+    for (const r of routeNow) {
       routed.push(
         await insertRoutedStep(core, tx, {
           item,
@@ -184,6 +182,7 @@ export async function completeStep(
       policy: verdict.policy,
       required,
       routed,
+      deferred: streamed,
       confidence: input.confidence,
       now,
     });

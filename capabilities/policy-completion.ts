@@ -169,16 +169,21 @@ export async function recordCompletion(
     gate: PolicyGate;
     policy: PolicyTrace | undefined;
     required: readonly RequiredStep[];
-    /** The steps routed for `required`, in the same order. */
+    /** The steps routed for `required`, in the same order; none when the item's value stream routes them. */
     routed: readonly RoutedStep[];
+    /**
+     * A streamed item: its thread routes `required` as steps of the stream once this commits (it reads
+     * them from this decision), so they are recorded here without steps.
+     */
+    deferred: boolean;
     confidence: number | undefined;
     now: Date;
   },
 ): Promise<void> {
   const { item, step, gate, policy, required, now } = input;
-  const routed = input.routed.slice(-required.length || input.routed.length);
+  const routed = input.deferred ? [] : input.routed.slice(-required.length || input.routed.length);
   const originStepId = gate.requirement?.originStepId ?? step.id;
-  if (policy && required.length > 0) {
+  if (policy && required.length > 0 && !input.deferred) {
     await insertRequirements(
       core.store,
       tx,
@@ -221,6 +226,7 @@ export async function recordCompletion(
         required: required.map((r, i) => ({
           capability: r.capability,
           ruleId: r.ruleIds[0] ?? null,
+          reason: r.reason,
           stepId: routed[i]?.step.id ?? null,
         })),
         ...(gate.approval ? { approval: { ...gate.approval } } : {}),

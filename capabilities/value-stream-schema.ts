@@ -43,6 +43,12 @@ export const StreamStepSchema = z.strictObject({
   next: z.union([StepIdSchema, z.array(EdgeSchema).min(1)]).optional(),
   /** Parallel branches: this step starts only after all of these steps have completed. */
   join: z.array(StepIdSchema).min(2).optional(),
+  /**
+   * CEL over `result` and `item` giving a map (`result.attributes`): when the step completes, its
+   * entries are added to the item's attributes (ones the item has keep their value), so later
+   * conditions and policies see them. A step that sets none, or an expression that fails, adds nothing.
+   */
+  attributes: z.string().min(1).max(2000).optional(),
 });
 export type StreamStep = z.infer<typeof StreamStepSchema>;
 
@@ -73,6 +79,20 @@ export function checkCondition(env: Environment, source: string): string | undef
     if (!checked.valid) return `invalid CEL: ${firstLine(checked.error?.message)}`;
     if (checked.type !== 'bool' && checked.type !== 'dyn') {
       return `a condition must be a bool, this is ${checked.type}`;
+    }
+    return undefined;
+  } catch (error) {
+    return `invalid CEL: ${firstLine((error as Error).message)}`;
+  }
+}
+
+/** Parses and type-checks a step's `attributes`; returns why it is unusable, or undefined when it is fine. */
+export function checkAttributes(env: Environment, source: string): string | undefined {
+  try {
+    const checked = env.check(source);
+    if (!checked.valid) return `invalid CEL: ${firstLine(checked.error?.message)}`;
+    if (!checked.type?.startsWith('map') && checked.type !== 'dyn') {
+      return `attributes must be a map, this is ${checked.type}`;
     }
     return undefined;
   } catch (error) {
@@ -132,6 +152,10 @@ export function validateValueStream(
         });
       }
     });
+    if (s.attributes !== undefined) {
+      const why = checkAttributes(env, s.attributes);
+      if (why) issues.push({ path: ['steps', i, 'attributes'], message: why });
+    }
     const edges = edgesOf(s);
     const list = typeof s.next === 'string' ? undefined : s.next;
     edges.forEach((e, j) => {

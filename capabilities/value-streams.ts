@@ -1,27 +1,27 @@
 // How value streams meet the router. The stream driver (agents/value-stream-driver.ts, on LangGraph)
 // plugs in as `router.streams`; the router calls it after a submission and after a completion commits.
-// The driver routes each stream step through routeStreamStep: an ordinary router step, once per key.
+// The driver resumes an item's thread inside one transaction that holds the item's lock, and routes
+// each stream step, and each step a policy required of it, through the functions here on that
+// transaction: an ordinary router step, once per key.
 
 import type { Database } from '../store/database.js';
+import { insertRequirements } from '../store/decisions.js';
 import { insertEvents, nextSeq, updateItem } from '../store/router.js';
-import {
-  bindStreamStep,
-  findStreamStepId,
-  findUnboundFirstStep,
-  hasOpenSteps,
-} from '../store/stream-steps.js';
-import { findWorkItem } from '../store/work-items.js';
+import { bindStreamStep, findStreamStepId, hasOpenSteps } from '../store/stream-steps.js';
+import { addWorkItemAttributes, findWorkItem } from '../store/work-items.js';
 import { FlowmeshError } from '../work/errors.js';
-import type { JsonValue } from '../work/json.js';
+import type { JsonObject, JsonValue } from '../work/json.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
+import { AttributesSchema } from '../work/work-item.js';
 import type { Core } from './core.js';
-import { insertRoutedStep, publishRouted, type RoutedStep } from './router.js';
+import { insertRoutedStep, type RoutedStep } from './router.js';
 
 export interface StreamHook {
-  /** The capability of the first step when items of this kind follow a value stream. */
-  firstCapability(kind: string): string | undefined;
-  /** True when the kind's stream has a step of this capability (a policy need not require it too). */
-  covers(kind: string, capability: string): boolean;
+  /**
+   * When items of this kind follow a value stream: the capability of its first step, and the key that
+   * binds the step made at submission to the stream (written with the submission).
+   */
+  firstStep(kind: string): { capability: string; key: string } | undefined;
   /** True when the item follows a value stream (it was submitted without a capability). */
   follows(db: Database, itemId: string): Promise<boolean>;
   /** After a submission of a streamed kind committed: start the item's thread. */
@@ -30,69 +30,127 @@ export interface StreamHook {
   stepCompleted(item: WorkItemRecord, step: StepRecord, result: JsonValue | null): Promise<void>;
 }
 
+/** A step a completion policy required, routed by the stream as a gate before its next step. */
+export interface StreamRequirement {
+  ruleId: string;
+  reason: string;
+  policyVersion: string;
+  /** The router step whose completion required it. */
+  originStepId: string;
+}
+
 export interface StreamStepRoute {
   itemId: string;
-  /** `<stream step>#<visit>`. */
+  /** `<stream step>#<visit>`, or `<stream step>#<visit>><rule id>` for a step a policy required. */
   key: string;
   capability: string;
-  /** The stream's first step on its first visit: it takes over the step made at submission. */
-  first: boolean;
+  requirement?: StreamRequirement | undefined;
 }
 
 /**
- * Routes one stream step. Idempotent by key: a restart that routes the same stream step again finds
- * the step it made. Returns the router step's id, or undefined when the item is no longer open.
+ * Routes one stream step on `tx` (which the caller commits, then publishes `routed`). Idempotent by
+ * key: routing a key again returns the step it made. `stepId` is undefined when the item is not open.
  */
-export async function routeStreamStep(core: Core, route: StreamStepRoute): Promise<string | undefined> {
+export async function routeStreamStep(
+  core: Core,
+  tx: Database,
+  route: StreamStepRoute,
+): Promise<{ stepId: string | undefined; routed: RoutedStep[] }> {
   const now = core.clock.now();
-  const routed: RoutedStep[] = [];
-  const stepId = await core.store.transaction(async (tx) => {
-    const item = await findWorkItem(tx, route.itemId, { forUpdate: true });
-    if (!item) throw new FlowmeshError('not_found', `work item ${route.itemId} does not exist`);
-    if (item.state !== 'open') return undefined;
-    const bound = await findStreamStepId(core.store, tx, item.id, route.key);
-    if (bound) return bound;
-    if (route.first) {
-      const existing = await findUnboundFirstStep(core.store, tx, item.id, route.capability);
-      if (existing) {
-        await bindStreamStep(core.store, tx, { workItemId: item.id, stepKey: route.key, stepId: existing });
-        return existing;
-      }
-    }
-    const seq = await nextSeq(core.store, tx, item.id);
-    const r = await insertRoutedStep(core, tx, {
-      item,
-      capability: route.capability,
-      seq,
-      now,
-      data: { streamStep: route.key },
-    });
-    await bindStreamStep(core.store, tx, { workItemId: item.id, stepKey: route.key, stepId: r.step.id });
-    routed.push(r);
-    return r.step.id;
+  const item = await findWorkItem(tx, route.itemId, { forUpdate: true });
+  if (!item) throw new FlowmeshError('not_found', `work item ${route.itemId} does not exist`);
+  if (item.state !== 'open') return { stepId: undefined, routed: [] };
+  const bound = await findStreamStepId(core.store, tx, item.id, route.key);
+  if (bound) return { stepId: bound, routed: [] };
+  const seq = await nextSeq(core.store, tx, item.id);
+  const requirement = route.requirement;
+  const r = await insertRoutedStep(core, tx, {
+    item,
+    capability: route.capability,
+    seq,
+    now,
+    data: requirement
+      ? { streamStep: route.key, requiredBy: requirement.ruleId, reason: requirement.reason }
+      : { streamStep: route.key },
   });
-  publishRouted(core, routed);
-  return stepId;
+  await bindStreamStep(core.store, tx, { workItemId: item.id, stepKey: route.key, stepId: r.step.id });
+  if (requirement) {
+    // The same record a required step of an item without a stream has: its completion must answer
+    // {approved, note?}, and not approved rejects the item.
+    await insertRequirements(core.store, tx, [
+      {
+        stepId: r.step.id,
+        workItemId: item.id,
+        ruleId: requirement.ruleId,
+        capability: route.capability,
+        originStepId: requirement.originStepId,
+        policyVersion: requirement.policyVersion,
+        createdAt: now,
+      },
+    ]);
+  }
+  return { stepId: r.step.id, routed: [r] };
 }
 
 /**
- * The stream ended: the item is done, with the stream's outcome (`completed`, `rejected`…) as result —
- * once no other step is open (a review a policy required runs beside the stream and is waited for).
+ * Adds attributes a stream step set to the item; ones the item already has keep their value, so a
+ * step can fill in facts but not change the ones policies were applied to. Returns the item as it is
+ * now (unchanged when nothing is new or the attributes would not be valid ones).
+ */
+export async function addStreamAttributes(
+  core: Core,
+  tx: Database,
+  itemId: string,
+  attributes: JsonObject,
+  from: string,
+): Promise<WorkItemRecord | undefined> {
+  const item = await findWorkItem(tx, itemId, { forUpdate: true });
+  if (item?.state !== 'open') return item;
+  const current = item.attributes;
+  const added = Object.fromEntries(Object.entries(attributes).filter(([k]) => !Object.hasOwn(current, k)));
+  if (Object.keys(added).length === 0) return item;
+  const valid = AttributesSchema.safeParse({ ...current, ...added });
+  if (!valid.success) {
+    core.logger.warn('value stream step set attributes that are not valid; none added', {
+      workItemId: itemId,
+      streamStep: from,
+      error: valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    });
+    return item;
+  }
+  const now = core.clock.now();
+  const merged = await addWorkItemAttributes(core.store, tx, { id: itemId, attributes: added, now });
+  if (!merged) return item;
+  await insertEvents(core.store, tx, [
+    {
+      workItemId: itemId,
+      stepId: null,
+      type: 'work_item.attributes_added',
+      data: { streamStep: from, attributes: added },
+      at: now,
+    },
+  ]);
+  return { ...item, attributes: merged as JsonObject, updatedAt: now };
+}
+
+/**
+ * The stream ended: the item is done, with the stream's outcome (`completed`, `rejected`…) as result,
+ * once no other step of it is open. An item that is no longer open (a required approval rejected it)
+ * stays as it is.
  */
 export async function finishStreamItem(
   core: Core,
+  tx: Database,
   itemId: string,
   outcome: string,
   results: Record<string, unknown>,
 ): Promise<void> {
   const now = core.clock.now();
-  await core.store.transaction(async (tx) => {
-    const item = await findWorkItem(tx, itemId, { forUpdate: true });
-    if (item?.state !== 'open') return;
-    if (await hasOpenSteps(core.store, tx, itemId)) return;
-    await updateItem(core.store, tx, { id: itemId, state: 'done', now, result: { outcome, steps: results } });
-    await insertEvents(core.store, tx, [
-      { workItemId: itemId, stepId: null, type: 'work_item.done', data: { outcome }, at: now },
-    ]);
-  });
+  const item = await findWorkItem(tx, itemId, { forUpdate: true });
+  if (item?.state !== 'open') return;
+  if (await hasOpenSteps(core.store, tx, itemId)) return;
+  await updateItem(core.store, tx, { id: itemId, state: 'done', now, result: { outcome, steps: results } });
+  await insertEvents(core.store, tx, [
+    { workItemId: itemId, stepId: null, type: 'work_item.done', data: { outcome }, at: now },
+  ]);
 }

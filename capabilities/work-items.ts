@@ -45,8 +45,8 @@ export async function submitWorkItem(
 ): Promise<SubmitOutcome> {
   // An item that names no capability follows its kind's value stream, from the stream's first step;
   // an item that names one is a single step, as for kinds without a stream.
-  const streamStart = input.capability ? undefined : core.router.streams?.firstCapability(input.kind);
-  const capability = input.capability ?? streamStart;
+  const streamStart = input.capability ? undefined : core.router.streams?.firstStep(input.kind);
+  const capability = input.capability ?? streamStart?.capability;
   if (!capability) {
     throw new FlowmeshError(
       'invalid',
@@ -130,6 +130,8 @@ export async function submitWorkItem(
         ...routed.flatMap((r) => [r.escalation, r.policy.escalation].filter((x) => x !== undefined)),
       ],
       decisions: [admitted.decision, ...routed.map((r) => r.policy.decision)].filter((d) => d !== undefined),
+      // Bound in the same statement: a claimer that completes the first step at once finds it a stream step.
+      streamSteps: streamStart ? [{ stepKey: streamStart.key, stepId: steps[0]!.id }] : undefined,
       idempotency: key === undefined ? undefined : { scope: principal.id, key, status: 201, body: view },
     });
   } catch (error) {

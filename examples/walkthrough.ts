@@ -1,5 +1,7 @@
 // A walk through the router against a running flowmesh (`npm start`): the example network's nodes
-// claim and complete work. Run it with `npx tsx examples/walkthrough.ts`.
+// claim and complete work, and a free-text refund goes through its value stream (triage by the
+// built-in agent → assess → approve over 500 → execute). Run it with `npx tsx examples/walkthrough.ts`
+// (and `npx tsx examples/help-centre.ts` beside it for the push node that pays refunds).
 //   FLOWMESH_URL        the service (default http://localhost:3000)
 //   FLOWMESH_ADMIN_KEY  an admin key (default: the development key in .flowmesh/dev-credentials.json)
 import { readFile } from 'node:fs/promises';
@@ -39,6 +41,31 @@ interface Claim {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+interface Item {
+  state: string;
+  attributes: Record<string, unknown>;
+  result: { outcome?: string } | null;
+  steps: { capability: string; state: string }[];
+}
+
+const getItem = async (key: string, id: string) =>
+  (await call<Item>(key, 'GET', `/v1/work-items/${id}`)).body;
+
+/** Reads the item until `done` holds for it (the built-in agents and push nodes work in the background). */
+async function waitFor(key: string, id: string, done: (item: Item) => boolean): Promise<Item> {
+  for (let i = 0; ; i++) {
+    const item = await getItem(key, id);
+    if (done(item) || i >= 50) return item;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const openSteps = (item: Item) =>
+  item.steps
+    .filter((s) => s.state === 'queued' || s.state === 'claimed')
+    .map((s) => `${s.capability} (${s.state})`)
+    .join(', ') || 'none';
+
 async function main(): Promise<void> {
   const admin = await adminKey();
   const keyFor = async (name: string, role: string, nodeId?: string) =>
@@ -49,7 +76,6 @@ async function main(): Promise<void> {
         ...(nodeId ? { nodeId } : {}),
       })
     ).body.key;
-  const triageKey = await keyFor('walkthrough triage agent', 'agent', 'triage-agent');
   const refundKey = await keyFor('walkthrough refund agent', 'agent', 'refund-agent');
   // Human teams claim with operator keys for their team's node.
   const billingKey = await keyFor('walkthrough billing desk', 'operator');
@@ -61,52 +87,62 @@ async function main(): Promise<void> {
   for (const n of nodes.body.nodes)
     say(`   ${n.id.padEnd(14)} ${n.kind.padEnd(13)} ${n.mode}  capacity ${n.capacity}  wip ${n.wip}`);
 
-  say('\n2. A free-text request: the triage agent claims it and hands it off to refund.assess');
-  const intake = await call<{ id: string }>(admin, 'POST', '/v1/work-items', {
-    kind: 'support.request',
-    title: 'My blender arrived broken, I want my money back',
-    capability: 'intake.triage',
-    attributes: { amount: 89.5 },
+  say('\n2. A free-text refund follows the refund stream; the built-in triage agent reads it');
+  const refund = await call<{ id: string }>(admin, 'POST', '/v1/work-items', {
+    kind: 'refund',
+    title: 'Charged twice for order 1042',
+    attributes: { pii: false },
+    payload: { text: 'I was charged twice for order 1042, please refund the 900 EUR.' },
   });
-  const triage = await call<Claim>(triageKey, 'POST', '/v1/nodes/triage-agent/claims', { wait: 5 });
-  say(`   triage-agent claimed ${triage.body.step.capability} (lease until ${triage.body.lease.expiresAt})`);
-  const handoff = await call(triageKey, 'POST', `/v1/work-items/${intake.body.id}/handoff`, {
-    stepId: triage.body.step.id,
-    leaseToken: triage.body.lease.token,
-    capability: 'refund.assess',
-    reason: 'a refund request for a damaged item',
-  });
-  say(`   handoff → ${handoff.status}`);
+  const id = refund.body.id;
+  let item = await waitFor(admin, id, (i) => i.steps.some((s) => s.capability === 'refund.assess'));
+  say(`   triage → attributes ${JSON.stringify(item.attributes)}; next: ${openSteps(item)}`);
 
-  say('\n3. The refund agent claims a batch and completes with confidence');
-  const batch = await call<{ claims: Claim[] }>(refundKey, 'POST', '/v1/nodes/refund-agent/claims', {
-    max: 5,
-    wait: 5,
+  say('\n3. The refund agent assesses it; over 500, the stream (and the approval policy) want a person');
+  const assess = await call<Claim>(refundKey, 'POST', '/v1/nodes/refund-agent/claims', { wait: 5 });
+  const assessed = await call(refundKey, 'POST', `/v1/work-items/${id}/complete`, {
+    stepId: assess.body.step.id,
+    leaseToken: assess.body.lease.token,
+    result: { eligible: true },
+    confidence: 0.93,
   });
-  for (const c of batch.body?.claims ?? []) {
-    const done = await call<{ workItem: { state: string } }>(
-      refundKey,
-      'POST',
-      `/v1/work-items/${c.workItem.id}/complete`,
-      {
-        stepId: c.step.id,
-        leaseToken: c.lease.token,
-        result: { decision: 'refund', amount: 89.5 },
-        confidence: 0.93,
-      },
-    );
-    say(`   ${c.workItem.title}: ${c.step.capability} completed → item ${done.body.workItem.state}`);
-  }
+  item = await getItem(admin, id);
+  say(`   ${assess.body.step.capability} completed → ${assessed.status}; next: ${openSteps(item)}`);
 
   say('\n4. A stale lease is refused (fencing)');
-  const stale = await call<{ code: string }>(triageKey, 'POST', `/v1/work-items/${intake.body.id}/complete`, {
-    stepId: triage.body.step.id,
-    leaseToken: triage.body.lease.token,
+  const stale = await call<{ code: string }>(refundKey, 'POST', `/v1/work-items/${id}/complete`, {
+    stepId: assess.body.step.id,
+    leaseToken: assess.body.lease.token,
     result: {},
   });
-  say(`   completing the handed-off step again → ${stale.status} ${stale.body.code}`);
+  say(`   completing the assessed step again → ${stale.status} ${stale.body.code}`);
 
-  say('\n5. Personal data: the refund agent is left out, the billing team takes it');
+  say(
+    '\n5. The billing team approves; the refund is paid (by help-centre when examples/help-centre.ts runs)',
+  );
+  const approve = await call<Claim>(billingKey, 'POST', '/v1/nodes/billing-team/claims', { wait: 5 });
+  await call(billingKey, 'POST', `/v1/work-items/${approve.body.workItem.id}/complete`, {
+    stepId: approve.body.step.id,
+    leaseToken: approve.body.lease.token,
+    result: { decision: 'approve' },
+  });
+  say(`   billing-team completed ${approve.body.step.capability}`);
+  // Without the help-centre webhook, the billing team pays it.
+  const pay = await call<Claim>(billingKey, 'POST', '/v1/nodes/billing-team/claims', { wait: 2 });
+  if (pay.status === 200) {
+    await call(billingKey, 'POST', `/v1/work-items/${pay.body.workItem.id}/complete`, {
+      stepId: pay.body.step.id,
+      leaseToken: pay.body.lease.token,
+      result: { paid: true },
+    });
+    say(`   billing-team completed ${pay.body.step.capability}`);
+  }
+  item = await waitFor(admin, id, (i) => i.state !== 'open');
+  say(
+    `   item ${item.state}, outcome ${item.result?.outcome ?? '-'}: ${item.steps.map((s) => s.capability).join(' → ')}`,
+  );
+
+  say('\n6. Personal data: the refund agent is left out, the billing team takes it');
   const pii = await call<{
     id: string;
     steps: { eligibleNodes: string[]; exclusions: { nodeId: string; reason: string }[] }[];
@@ -135,7 +171,7 @@ async function main(): Promise<void> {
     say(`   billing-team completed ${billing.body.step.capability} → item ${done.body.workItem.state}`);
   }
 
-  say('\n6. Capabilities: queue depth, oldest wait, eligible nodes');
+  say('\n7. Capabilities: queue depth, oldest wait, eligible nodes');
   const caps = await call<{
     capabilities: {
       id: string;

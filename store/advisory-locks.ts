@@ -17,3 +17,17 @@ export async function tryAdvisoryXactLock(tx: Database, key: number): Promise<bo
   const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
   return (rows[0] as { locked?: boolean } | undefined)?.locked === true;
 }
+
+/**
+ * Lock spaces of per-row locks, in the two-key form (space, hash of the row's id): PostgreSQL keeps
+ * those apart from the single-key locks above, and two rows that share a hash only wait for each other.
+ */
+export const ADVISORY_LOCK_SPACES = {
+  /** One value-stream thread of an item resumed at a time, across instances. */
+  valueStreamItem: 0x666d0701,
+} as const;
+
+/** Waits until nobody holds the lock on `id` in `space`, then holds it for the rest of `tx`. */
+export async function advisoryXactLock(tx: Database, space: number, id: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${space}::int, hashtext(${id}::text))::text as locked`);
+}

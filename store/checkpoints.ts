@@ -196,7 +196,8 @@ export async function findCheckpointWrites(
 
 /**
  * Stores a task's writes. A regular write (idx >= 0) is kept as first written, so a task replayed after
- * a crash cannot change what was recorded; special writes (errors, interrupts: idx < 0) are replaced.
+ * a crash cannot change what was recorded; special writes (errors, interrupts, resumes: idx < 0) are
+ * replaced.
  */
 export async function insertCheckpointWrites(
   store: Store,
@@ -212,7 +213,11 @@ export async function insertCheckpointWrites(
       sql`, `,
     );
   const regular = writes.filter((w) => w.idx >= 0);
-  const special = writes.filter((w) => w.idx < 0);
+  // A task may write one special channel several times in one call (each interrupt() it passes writes
+  // the resume values so far): the last write wins, as with one upsert per write.
+  const special = [
+    ...new Map(writes.filter((w) => w.idx < 0).map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values(),
+  ];
   const insert = sql`insert into checkpoint_writes
     (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path) values`;
   const keepFirst = sql`${insert} ${values(regular)}

@@ -117,3 +117,43 @@ export async function findRequirements(
     createdAt: new Date(r.created_at),
   }));
 }
+
+/** A step a completion policy required of a streamed item, for its value stream to route. */
+export interface DeferredRequirement {
+  capability: string;
+  ruleId: string;
+  reason: string;
+  policyVersion: string;
+}
+
+/**
+ * The steps the completion decision of `stepId` required and left to the item's value stream (a
+ * streamed item's required steps are routed by its thread, so the decision names no step for them).
+ */
+export async function findDeferredRequirements(
+  store: Store,
+  db: Database,
+  workItemId: string,
+  stepId: string,
+): Promise<DeferredRequirement[]> {
+  const rows = await store.rows<{ policy_version: string; details: unknown }>(
+    sql`select policy_version, details from decisions
+      where work_item_id = ${workItemId}::uuid and step_id = ${stepId}::uuid
+        and hook = 'complete' and outcome = 'required'
+      order by at, id`,
+    db,
+  );
+  return rows.flatMap((r) => {
+    const details = (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as {
+      required?: { capability: string; ruleId: string | null; reason?: string; stepId: string | null }[];
+    };
+    return (details.required ?? [])
+      .filter((x) => x.stepId === null)
+      .map((x) => ({
+        capability: x.capability,
+        ruleId: x.ruleId ?? 'unknown',
+        reason: x.reason ?? `required by policy ${x.ruleId ?? 'unknown'}`,
+        policyVersion: r.policy_version,
+      }));
+  });
+}

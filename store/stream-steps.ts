@@ -65,23 +65,6 @@ export async function bindStreamStep(
   return rows.length > 0;
 }
 
-/** The item's first step when no stream step is bound to it yet (the step made at submission). */
-export async function findUnboundFirstStep(
-  store: Store,
-  db: Database,
-  workItemId: string,
-  capability: string,
-): Promise<string | undefined> {
-  const [row] = await store.rows<{ id: string }>(
-    sql`select s.id from steps s
-      where s.work_item_id = ${workItemId}::uuid and s.capability = ${capability}
-        and not exists (select 1 from stream_steps b where b.step_id = s.id)
-      order by s.seq limit 1`,
-    db,
-  );
-  return row?.id;
-}
-
 /** True when a stream step of the item was routed: the item follows its kind's value stream. */
 export async function itemFollowsStream(store: Store, db: Database, workItemId: string): Promise<boolean> {
   const rows = await store.rows<{ one: number }>(
@@ -101,13 +84,28 @@ export async function findOpenStreamedItemIds(store: Store): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** A step's state and result, to resume a stream whose step completed before the process stopped. */
-export async function findStepOutcome(
+/**
+ * Where the stream step `stepKey` stands: the router step that carries it now (the bound step, or the
+ * last step of its chain of handoffs), with its state and result. Undefined when the key is not bound.
+ */
+export async function findStreamStepOutcome(
   store: Store,
-  stepId: string,
-): Promise<{ state: string; result: unknown } | undefined> {
-  const [row] = await store.rows<{ state: string; result: unknown }>(
-    sql`select state, result from steps where id = ${stepId}::uuid`,
+  db: Database,
+  workItemId: string,
+  stepKey: string,
+): Promise<{ stepId: string; state: string; result: unknown } | undefined> {
+  const [row] = await store.rows<{ id: string; state: string; result: unknown }>(
+    sql`with recursive chain(step_id, depth) as (
+        select step_id, 0 from stream_steps where work_item_id = ${workItemId}::uuid and step_key = ${stepKey}
+        union all
+        select (e.data->>'nextStepId')::uuid, c.depth + 1 from events e join chain c
+          on e.work_item_id = ${workItemId}::uuid and e.type = 'step.handed_off' and e.step_id = c.step_id
+        where c.depth < 50
+      )
+      select s.id, s.state, s.result from chain c join steps s on s.id = c.step_id
+      order by c.depth desc limit 1`,
+    db,
   );
-  return row;
+  // Both drivers parse jsonb, so a result that is a JSON string arrives as that string.
+  return row ? { stepId: row.id, state: row.state, result: row.result } : undefined;
 }

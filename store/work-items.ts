@@ -68,6 +68,11 @@ export async function insertSubmission(
     escalations?: readonly EscalationRecord[];
     /** Policy decisions (admission, routing of the first steps), written in the same statement. */
     decisions?: readonly DecisionRecord[];
+    /**
+     * Value-stream bindings of the first steps (`<stream step>#1` → step), written in the same statement
+     * so the step is known as a stream step from the moment anyone can claim it.
+     */
+    streamSteps?: readonly { stepKey: string; stepId: string }[];
     idempotency?: IdempotencyCompletion | undefined;
   },
 ): Promise<void> {
@@ -97,6 +102,12 @@ export async function insertSubmission(
     text += `, d as (
       insert into decisions (id, work_item_id, step_id, hook, outcome, policy_version, rule_ids, details, at)
       values ${input.decisions.map((row) => decisionRow(p, row)).join(', ')}
+    )`;
+  }
+  if (input.streamSteps?.length) {
+    text += `, b as (
+      insert into stream_steps (work_item_id, step_key, step_id)
+      values ${input.streamSteps.map((row) => `(${p.add(item.id, 'uuid')}, ${p.add(row.stepKey)}, ${p.add(row.stepId, 'uuid')})`).join(', ')}
     )`;
   }
   if (idem) {
@@ -206,6 +217,26 @@ export async function updateWorkItemState(
     .update(workItems)
     .set({ state, updatedAt: now, ...(result === undefined ? {} : { result }) })
     .where(eq(workItems.id, id));
+}
+
+/**
+ * Adds attributes the item does not have yet (ones it has keep their value) to an open item; returns
+ * the item's attributes afterwards, or undefined when the item is not open.
+ */
+export async function addWorkItemAttributes(
+  store: Store,
+  tx: Database,
+  input: { id: string; attributes: Record<string, unknown>; now: Date },
+): Promise<Record<string, unknown> | undefined> {
+  const [row] = await store.rows<{ attributes: unknown }>(
+    sql`update work_items set attributes = ${JSON.stringify(input.attributes)}::jsonb || attributes,
+        updated_at = ${input.now.toISOString()}::timestamptz
+      where id = ${input.id}::uuid and state = 'open' returning attributes`,
+    tx,
+  );
+  if (!row) return undefined;
+  const value = typeof row.attributes === 'string' ? JSON.parse(row.attributes) : row.attributes;
+  return value as Record<string, unknown>;
 }
 
 /** Cancels the item's steps that are still queued or claimed; returns the ones it cancelled. */

@@ -7,6 +7,8 @@ export const EVENT_TYPES = [
   'work_item.failed',
   'work_item.cancelled',
   'work_item.rejected',
+  /** A value-stream step filled in attributes the item did not have. */
+  'work_item.attributes_added',
   'step.queued',
   'step.claimed',
   'step.heartbeat',

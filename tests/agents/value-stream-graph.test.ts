@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreCheckpointSaver } from '../../agents/checkpointer.js';
 import {
+  type PolicyRequirement,
+  type StepDone,
   type StepRequest,
   type StreamItem,
   ValueStreamGraph,
@@ -306,5 +308,245 @@ describe('restart in the middle of a stream', () => {
     expect(status).toMatchObject({ state: 'running', waitingOn: [{ key: 'review#1' }] });
     expect(await second.recover(id)).toMatchObject({ state: 'running' });
     expect(port.keys()).toEqual(['review#1']);
+  });
+});
+
+/**
+ * A port that also answers stepDone like the driver: the item as the test last set it, and the steps
+ * policies required after the step named by key.
+ */
+function policyPort(
+  initial: StreamItem,
+  required: Record<string, Omit<PolicyRequirement, 'originStepId' | 'policyVersion' | 'reason'>[]> = {},
+) {
+  const port = fakePort();
+  const done: StepDone[] = [];
+  let item = initial;
+  return Object.assign(port, {
+    done,
+    setAttributes(attributes: Record<string, unknown>) {
+      item = { ...item, attributes: { ...item.attributes, ...attributes } };
+    },
+    async stepDone(d: StepDone) {
+      done.push(d);
+      if (d.attributes) item = { ...item, attributes: { ...d.attributes, ...item.attributes } };
+      const list = (required[d.request.key] ?? []).map((r) => ({
+        ...r,
+        reason: `required by policy ${r.ruleId}`,
+        policyVersion: 'v1',
+        originStepId: 'origin',
+      }));
+      return { item, required: list };
+    },
+  });
+}
+
+describe('steps policies require, as gates of the thread', () => {
+  async function refundStream() {
+    const network = await loadExampleNetwork();
+    return network.valueStreams.find((v) => v.kind === 'refund')!;
+  }
+  const approval = [{ capability: 'refund.approve', ruleId: 'approve-over-100' }];
+
+  it('routes a required approval the stream does not have on its way, and goes on only once it is approved', async () => {
+    const id = '00000000-0000-4000-8000-000000000041';
+    const port = policyPort({ id, kind: 'refund', attributes: { amount: 300 } }, { 'assess#1': approval });
+    const graph = graphOn(db.store, await refundStream(), port);
+    await graph.start({ id, kind: 'refund', attributes: { amount: 300 } });
+    await graph.completeStep(id, 'triage#1', {});
+    const gated = await graph.completeStep(id, 'assess#1', { eligible: true });
+    // The stream goes to execute at 300, but the policy's approval comes first.
+    expect(port.keys()).toEqual(['triage#1', 'assess#1', 'assess#1>approve-over-100']);
+    expect(gated.status).toMatchObject({
+      state: 'running',
+      waitingOn: [
+        {
+          key: 'assess#1>approve-over-100',
+          capability: 'refund.approve',
+          requirement: { ruleId: 'approve-over-100', originStepId: 'origin', policyVersion: 'v1' },
+        },
+      ],
+    });
+    await graph.completeStep(id, 'assess#1>approve-over-100', { approved: true });
+    expect(port.keys().at(-1)).toBe('execute#1');
+    const end = await graph.completeStep(id, 'execute#1', { paid: true });
+    expect(end.status).toMatchObject({ state: 'ended', outcome: 'completed' });
+    if (end.status.state === 'ended') {
+      expect(end.status.trail.map((t) => [t.capability, t.requiredBy ?? null])).toEqual([
+        ['intake.triage', null],
+        ['refund.assess', null],
+        ['refund.approve', 'approve-over-100'],
+        ['refund.execute', null],
+      ]);
+    }
+  });
+
+  it('ends rejected when the required approval is not given, and routes nothing after it', async () => {
+    const id = '00000000-0000-4000-8000-000000000042';
+    const port = policyPort({ id, kind: 'refund', attributes: { amount: 300 } }, { 'assess#1': approval });
+    const graph = graphOn(db.store, await refundStream(), port);
+    await graph.start({ id, kind: 'refund', attributes: { amount: 300 } });
+    await graph.completeStep(id, 'triage#1', {});
+    await graph.completeStep(id, 'assess#1', { eligible: true });
+    const end = await graph.completeStep(id, 'assess#1>approve-over-100', { approved: false, note: 'no' });
+    expect(end.status).toMatchObject({ state: 'ended', outcome: 'rejected' });
+    expect(port.keys()).not.toContain('execute#1');
+  });
+
+  it('leaves a requirement to the stream step it goes to next when that step is of the required capability', async () => {
+    const id = '00000000-0000-4000-8000-000000000043';
+    const port = policyPort({ id, kind: 'refund', attributes: { amount: 900 } }, { 'assess#1': approval });
+    const graph = graphOn(db.store, await refundStream(), port);
+    await graph.start({ id, kind: 'refund', attributes: { amount: 900 } });
+    await graph.completeStep(id, 'triage#1', {});
+    await graph.completeStep(id, 'assess#1', { eligible: true });
+    expect(port.keys()).toEqual(['triage#1', 'assess#1', 'approve#1']);
+    await graph.completeStep(id, 'approve#1', { decision: 'approve' });
+    const end = await graph.completeStep(id, 'execute#1', {});
+    expect(end.status).toMatchObject({ state: 'ended', outcome: 'completed' });
+    if (end.status.state === 'ended') {
+      expect(end.status.trail[1]).toMatchObject({
+        stepId: 'assess',
+        coveredBy: [{ ruleId: 'approve-over-100', stepId: 'approve' }],
+      });
+    }
+  });
+
+  it('still enforces a requirement when the stream ends instead, before it ends', async () => {
+    const id = '00000000-0000-4000-8000-000000000044';
+    const port = policyPort({ id, kind: 'refund', attributes: { amount: 900 } }, { 'assess#1': approval });
+    const graph = graphOn(db.store, await refundStream(), port);
+    await graph.start({ id, kind: 'refund', attributes: { amount: 900 } });
+    await graph.completeStep(id, 'triage#1', {});
+    // Not eligible: the stream ends `rejected` without its approve step, so the policy's approval runs.
+    const gated = await graph.completeStep(id, 'assess#1', { eligible: false });
+    expect(gated.status).toMatchObject({
+      state: 'running',
+      waitingOn: [{ key: 'assess#1>approve-over-100' }],
+    });
+    const end = await graph.completeStep(id, 'assess#1>approve-over-100', { approved: true });
+    expect(end.status).toMatchObject({ state: 'ended', outcome: 'rejected' });
+    expect(port.keys()).toEqual(['triage#1', 'assess#1', 'assess#1>approve-over-100']);
+  });
+
+  it('routes every required step at once and takes their answers in turn, then what an answer required', async () => {
+    const id = '00000000-0000-4000-8000-000000000045';
+    const port = policyPort(
+      { id, kind: 'doc', attributes: {} },
+      {
+        'draft#1': [
+          { capability: 'doc.legal', ruleId: 'legal-first' },
+          { capability: 'doc.publish', ruleId: 'publish-check' },
+          // Met by the stream's next step, review: not routed a second time.
+          { capability: 'doc.review', ruleId: 'review-first' },
+        ],
+        'draft#1>legal-first': [{ capability: 'doc.legal', ruleId: 'legal-again' }],
+      },
+    );
+    const graph = graphOn(db.store, reviewLoop, port);
+    await graph.start(item(id));
+    await graph.completeStep(id, 'draft#1', {});
+    expect(port.keys()).toEqual(['draft#1', 'draft#1>legal-first', 'draft#1>publish-check']);
+    // An answer out of turn is not taken yet (the driver feeds it in once the gate reaches it).
+    expect(await graph.completeStep(id, 'draft#1>publish-check', { approved: true })).toMatchObject({
+      ok: false,
+      reason: 'not_waiting',
+    });
+    await graph.completeStep(id, 'draft#1>legal-first', { approved: true });
+    expect(port.keys().at(-1)).toBe('draft#1>legal-again');
+    await graph.completeStep(id, 'draft#1>publish-check', { approved: true });
+    const last = await graph.completeStep(id, 'draft#1>legal-again', { approved: true });
+    expect(last.status).toMatchObject({ state: 'running', waitingOn: [{ key: 'review#1' }] });
+    // Routing is idempotent by key; the gate asks again for what an answer required each time it resumes.
+    expect([...new Set(port.keys())]).toEqual([
+      'draft#1',
+      'draft#1>legal-first',
+      'draft#1>publish-check',
+      'draft#1>legal-again',
+      'review#1',
+    ]);
+  });
+
+  it('makes a join wait for the steps required of a branch', async () => {
+    const fanOut = streamFrom(`
+  - kind: doc
+    steps:
+      - id: draft
+        capability: doc.draft
+        next:
+          - to: [review, legal]
+      - id: review
+        capability: doc.review
+      - id: legal
+        capability: doc.legal
+      - id: publish
+        capability: doc.publish
+        join: [review, legal]
+`);
+    const id = '00000000-0000-4000-8000-000000000046';
+    const port = policyPort(
+      { id, kind: 'doc', attributes: {} },
+      {
+        'legal#1': [{ capability: 'doc.review', ruleId: 'second-look' }],
+      },
+    );
+    const graph = graphOn(db.store, fanOut, port);
+    await graph.start(item(id));
+    await graph.completeStep(id, 'draft#1', {});
+    await graph.completeStep(id, 'legal#1', {});
+    await graph.completeStep(id, 'review#1', {});
+    expect(port.keys()).not.toContain('publish#1');
+    expect(port.keys()).toContain('legal#1>second-look');
+    await graph.completeStep(id, 'legal#1>second-look', { approved: true });
+    expect(port.keys().at(-1)).toBe('publish#1');
+  });
+});
+
+describe('conditions see the item as it is now', () => {
+  it('takes an edge on an attribute the item got after the stream started', async () => {
+    const network = await loadExampleNetwork();
+    const refundStream = network.valueStreams.find((v) => v.kind === 'refund')!;
+    const id = '00000000-0000-4000-8000-000000000051';
+    const port = policyPort({ id, kind: 'refund', attributes: {} });
+    const graph = graphOn(db.store, refundStream, port);
+    // No amount at the start: the safe default would send it to approval.
+    await graph.start({ id, kind: 'refund', attributes: {} });
+    await graph.completeStep(id, 'triage#1', { attributes: { amount: 120, currency: 'EUR' } });
+    await graph.completeStep(id, 'assess#1', { eligible: true });
+    expect(port.keys()).toEqual(['triage#1', 'assess#1', 'execute#1']);
+    // The triage step's `attributes: result.attributes` handed them to the port.
+    expect(port.done[0]).toMatchObject({
+      request: { key: 'triage#1' },
+      attributes: { amount: 120, currency: 'EUR' },
+    });
+    expect(port.done[1]?.attributes).toBeUndefined();
+  });
+
+  it('sees attributes that changed between two steps of a stream that sets none', async () => {
+    const id = '00000000-0000-4000-8000-000000000052';
+    const port = policyPort({ id, kind: 'doc', attributes: {} });
+    const stream = streamFrom(`
+  - kind: doc
+    steps:
+      - id: draft
+        capability: doc.draft
+        next: review
+      - id: review
+        capability: doc.review
+        next:
+          - when: has(item.attributes.legal) && item.attributes.legal == true
+            to: legal
+          - to: publish
+      - id: legal
+        capability: doc.legal
+      - id: publish
+        capability: doc.publish
+`);
+    const graph = graphOn(db.store, stream, port);
+    await graph.start(item(id));
+    await graph.completeStep(id, 'draft#1', {});
+    port.setAttributes({ legal: true });
+    await graph.completeStep(id, 'review#1', {});
+    expect(port.keys()).toEqual(['draft#1', 'review#1', 'legal#1']);
   });
 });

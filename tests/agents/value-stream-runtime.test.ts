@@ -10,58 +10,17 @@ import {
   TEST_ADMIN_KEY,
   type TestRuntime,
 } from '../support/runtime.js';
+import {
+  type ClaimBody,
+  call,
+  getItem,
+  type ItemBody,
+  submitRefund as submitWith,
+  work,
+} from './stream-support.js';
 
-interface ClaimBody {
-  workItem: { id: string };
-  step: { id: string; capability: string };
-  lease: { token: string };
-}
-interface ItemBody {
-  id: string;
-  state: string;
-  result: { outcome?: string } | null;
-  steps: { id: string; capability: string; state: string }[];
-}
-
-/** Calls an app in-process as the admin (admins may act for any node). */
-async function call<T>(app: Runtime['app'], method: string, path: string, body?: unknown) {
-  const res = await app.request(path, {
-    method,
-    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-/** Claims the next step at `nodeId` and completes it with `result`; returns what was claimed. */
-async function work(app: Runtime['app'], nodeId: string, result: unknown, confidence = 0.95) {
-  const claimed = await call<ClaimBody>(app, 'POST', `/v1/nodes/${nodeId}/claims`, {});
-  expect(claimed.status, `a claim at ${nodeId}`).toBe(200);
-  const c = claimed.body;
-  const done = await call(app, 'POST', `/v1/work-items/${c.workItem.id}/complete`, {
-    stepId: c.step.id,
-    leaseToken: c.lease.token,
-    result,
-    confidence,
-  });
-  expect(done.status, JSON.stringify(done.body)).toBe(200);
-  return c;
-}
-
-const getItem = async (app: Runtime['app'], id: string) =>
-  (await call<ItemBody>(app, 'GET', `/v1/work-items/${id}`)).body;
-
-async function submitRefund(app: Runtime['app'], amount: number) {
-  const res = await call<ItemBody>(app, 'POST', '/v1/work-items', {
-    kind: 'refund',
-    title: 'Refund for order 1042',
-    attributes: { amount, pii: false },
-    payload: { text: `Please refund ${amount} EUR for order 1042.` },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
+const submitRefund = (app: Runtime['app'], amount: number) =>
+  submitWith(app, { amount, pii: false }, `Please refund ${amount} EUR for order 1042.`);
 
 let t: TestRuntime | undefined;
 const extra: Runtime[] = [];

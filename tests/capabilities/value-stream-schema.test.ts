@@ -173,4 +173,39 @@ describe('value streams in the network file', () => {
 `);
     expect(errors.map((e) => e.path)).toEqual(['valueStreams[0].steps[3].join[0]']);
   });
+
+  it('accepts step attributes that give a map, and refuses ones that cannot', () => {
+    const network = load(`
+  - kind: doc
+    steps:
+      - id: draft
+        capability: doc.draft
+        attributes: result.attributes
+        next: review
+      - id: review
+        capability: doc.review
+        attributes: '{"reviewed": true}'
+`);
+    expect(network.valueStreams[0]?.steps.map((s) => s.attributes)).toEqual([
+      'result.attributes',
+      '{"reviewed": true}',
+    ]);
+    const errors = errorsOf(`
+  - kind: doc
+    steps:
+      - id: draft
+        capability: doc.draft
+        attributes: result.ok == true
+        next: review
+      - id: review
+        capability: doc.review
+        attributes: order.attributes
+`);
+    expect(errors.map((e) => e.path)).toEqual([
+      'valueStreams[0].steps[0].attributes',
+      'valueStreams[0].steps[1].attributes',
+    ]);
+    expect(errors[0]?.message).toBe('attributes must be a map, this is bool');
+    expect(errors[1]?.message).toContain('order');
+  });
 });

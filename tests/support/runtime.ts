@@ -7,6 +7,7 @@ import { parseConfig } from '../../server/config.js';
 import type { DocsAssets } from '../../server/docs.js';
 import { createRuntime, type Runtime } from '../../server/runtime.js';
 import { type ManualClock, manualClock } from '../../work/clock.js';
+import type { Logger } from '../../work/logger.js';
 import type { Role } from '../../work/principal.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -56,6 +57,8 @@ export async function createTestRuntime(
     policies?: PolicySource[];
     /** Swagger UI assets for /docs (none by default). */
     docsAssets?: DocsAssets;
+    /** Where the runtime logs (silent by default). */
+    logger?: Logger;
   } = {},
 ): Promise<TestRuntime> {
   const database = await createTestDatabase();
@@ -71,6 +74,7 @@ export async function createTestRuntime(
     network: options.network ?? (await loadExampleNetwork()),
     policies: options.policies ?? (options.env?.FLOWMESH_POLICIES ? undefined : []),
     docsAssets: options.docsAssets,
+    logger: options.logger,
   });
 
   async function request<T>(
