@@ -66,10 +66,10 @@ export function createValueStreamDriver(core: Core, streams: readonly ValueStrea
 
     async stepDone({ request, attributes }) {
       const { tx } = turns.current();
-      const item = attributes
-        ? await addStreamAttributes(core, tx, request.itemId, attributes, request.key)
-        : await findWorkItem(tx, request.itemId);
+      let item = await findWorkItem(tx, request.itemId, { forUpdate: attributes !== undefined });
       if (!item) throw new FlowmeshError('not_found', `work item ${request.itemId} does not exist`);
+      const added = attributes?.(streamItem(item));
+      if (added) item = await addStreamAttributes(core, tx, item, added, request.key);
       // The router step that answered (after handoffs, the last one) and what its completion required.
       const answered = await findStreamStepOutcome(core.store, tx, request.itemId, request.key);
       const required = answered

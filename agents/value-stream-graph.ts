@@ -38,8 +38,11 @@ export interface StepDone {
   /** The step (or required step) whose result just resumed the thread. */
   request: StepRequest;
   result: unknown;
-  /** Attributes the step sets on the item (its `attributes` expression), if it has one and it gave a map. */
-  attributes: JsonObject | undefined;
+  /**
+   * The step's `attributes` expression, if it has one, over its result and the item as it is now: the
+   * attributes to add to the item (undefined when it gives no map).
+   */
+  attributes: ((item: StreamItem) => JsonObject | undefined) | undefined;
 }
 
 export interface ValueStreamPorts {

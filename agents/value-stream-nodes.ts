@@ -35,7 +35,7 @@ const StreamState = Annotation.Root({
   edgeCounts: Annotation<Record<string, number>>({ reducer: merge, default: () => ({}) }),
   decisions: Annotation<Record<string, string[]>>({ reducer: merge, default: () => ({}) }),
   trail: Annotation<TrailEntry[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
-  /** Per stream step: the required steps its gate routes and waits for before the stream goes on. */
+  /** Per stream step: the required steps its gate waits for before the stream goes on. */
   pending: Annotation<Record<string, StepRequest[]>>({ reducer: merge, default: () => ({}) }),
   outcome: Annotation<string | undefined>(),
 });
@@ -138,7 +138,8 @@ export function buildGraph(stream: ValueStream, ports: ValueStreamPorts) {
       const request = requestFor(state.item.id, step, visit);
       const result = interrupt<StepRequest, unknown>(request);
       // The item as it is now: attributes set by this step or earlier ones reach the conditions.
-      const attributes = attributesOf.get(step.id)?.({ result, item: state.item });
+      const setter = attributesOf.get(step.id);
+      const attributes = setter ? (item: StreamItem) => setter({ result, item }) : undefined;
       const done = ports.stepDone
         ? await ports.stepDone({ request, result, attributes })
         : { item: state.item, required: [] };

@@ -93,19 +93,19 @@ export async function routeStreamStep(
 }
 
 /**
- * Adds attributes a stream step set to the item; ones the item already has keep their value, so a
- * step can fill in facts but not change the ones policies were applied to. Returns the item as it is
- * now (unchanged when nothing is new or the attributes would not be valid ones).
+ * Adds attributes a stream step set to the item (read on `tx` for update); ones the item already has
+ * keep their value, so a step can fill in facts but not change the ones policies were applied to.
+ * Returns the item as it is now (unchanged when nothing is new or the attributes would not be valid).
  */
 export async function addStreamAttributes(
   core: Core,
   tx: Database,
-  itemId: string,
+  item: WorkItemRecord,
   attributes: JsonObject,
   from: string,
-): Promise<WorkItemRecord | undefined> {
-  const item = await findWorkItem(tx, itemId, { forUpdate: true });
-  if (item?.state !== 'open') return item;
+): Promise<WorkItemRecord> {
+  if (item.state !== 'open') return item;
+  const itemId = item.id;
   const current = item.attributes;
   const added = Object.fromEntries(Object.entries(attributes).filter(([k]) => !Object.hasOwn(current, k)));
   if (Object.keys(added).length === 0) return item;

@@ -329,7 +329,8 @@ function policyPort(
     },
     async stepDone(d: StepDone) {
       done.push(d);
-      if (d.attributes) item = { ...item, attributes: { ...d.attributes, ...item.attributes } };
+      const added = d.attributes?.(item);
+      if (added) item = { ...item, attributes: { ...added, ...item.attributes } };
       const list = (required[d.request.key] ?? []).map((r) => ({
         ...r,
         reason: `required by policy ${r.ruleId}`,
@@ -514,10 +515,11 @@ describe('conditions see the item as it is now', () => {
     await graph.completeStep(id, 'triage#1', { attributes: { amount: 120, currency: 'EUR' } });
     await graph.completeStep(id, 'assess#1', { eligible: true });
     expect(port.keys()).toEqual(['triage#1', 'assess#1', 'execute#1']);
-    // The triage step's `attributes: result.attributes` handed them to the port.
-    expect(port.done[0]).toMatchObject({
-      request: { key: 'triage#1' },
-      attributes: { amount: 120, currency: 'EUR' },
+    // The triage step's `attributes: result.attributes` gave them to the port; assess sets none.
+    expect(port.done[0]?.request.key).toBe('triage#1');
+    expect(port.done[0]?.attributes?.({ id, kind: 'refund', attributes: {} })).toEqual({
+      amount: 120,
+      currency: 'EUR',
     });
     expect(port.done[1]?.attributes).toBeUndefined();
   });
