@@ -81,6 +81,7 @@ export const allowAllGuard: RouteGuard = {
   onComplete: () => ({ required: [] }),
 };
 
+/** The router reports work on an approval step as `work`; telemetry records it as an `approval` hop. */
 export const HOP_KINDS = ['route', 'wait', 'work', 'handoff', 'escalate'] as const;
 export type HopKind = (typeof HOP_KINDS)[number];
 

@@ -9,7 +9,7 @@ import type { Store } from '../store/database.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
 import type { TelemetryConfig } from './config.js';
-import { createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
+import { type ApprovalRule, createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
 import { createHopTracer, type HopTracer } from './hops.js';
 import { createFlowInstruments, type FlowInstruments } from './metrics.js';
 import { HopRecordingSampler, samplerFor } from './sampling.js';
@@ -43,6 +43,8 @@ export interface TelemetryDeps {
   version?: string;
   /** Extra span processors (tests, benchmarks). */
   spanProcessors?: SpanProcessor[];
+  /** Which capabilities' work is an approval (see hop-recorder.ts); none when absent. */
+  isApproval?: ApprovalRule;
 }
 
 export function createTelemetry(deps: TelemetryDeps): Telemetry {
@@ -80,7 +82,7 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
       }
     },
   };
-  const recorder = createHopRecorder({ hops, store, logger });
+  const recorder = createHopRecorder({ hops, store, logger, isApproval: deps.isApproval });
   return {
     config,
     resource,
