@@ -109,6 +109,8 @@ export interface HopRecord {
 /** Receives hops after the change that produced them committed. Must not throw or block. */
 export interface HopRecorder {
   record(hop: HopRecord): void;
+  /** After an item ended with no hop of its own (cancelled, its value stream finished): close its trace. */
+  ended?(workItemId: string): void;
 }
 
 export const noopHopRecorder: HopRecorder = { record() {} };

@@ -86,13 +86,16 @@ export async function finishStreamItem(
   results: Record<string, unknown>,
 ): Promise<void> {
   const now = core.clock.now();
-  await core.store.transaction(async (tx) => {
+  const finished = await core.store.transaction(async (tx) => {
     const item = await findWorkItem(tx, itemId, { forUpdate: true });
-    if (item?.state !== 'open') return;
-    if (await hasOpenSteps(core.store, tx, itemId)) return;
+    if (item?.state !== 'open') return false;
+    if (await hasOpenSteps(core.store, tx, itemId)) return false;
     await updateItem(core.store, tx, { id: itemId, state: 'done', now, result: { outcome, steps: results } });
     await insertEvents(core.store, tx, [
       { workItemId: itemId, stepId: null, type: 'work_item.done', data: { outcome }, at: now },
     ]);
+    return true;
   });
+  // The last step's hop was recorded before the stream decided to end: close the item's trace now.
+  if (finished) core.router.hops.ended?.(itemId);
 }

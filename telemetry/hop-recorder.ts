@@ -1,7 +1,7 @@
 // The router's HopRecorder, implemented with hop spans. Work on an approval step becomes an `approval`
-// hop. After a hop that can end an item (work, handoff, escalate, route), the item's state is checked
-// off the request path; an item that ended gets its root span (submission → end), which carries the
-// lead time.
+// hop. After a hop that can end an item (work, handoff, escalate, route), or when told an item ended
+// without one (cancelled, its value stream finished), the item's state is checked off the request path; an item that ended
+// gets its root span (submission → end), which carries the lead time.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
 import type { Logger } from '../work/logger.js';
@@ -9,6 +9,8 @@ import type { HopInput, HopTracer } from './hops.js';
 
 export interface TelemetryHopRecorder {
   record(hop: HopInput): void;
+  /** An item ended without a hop (cancelled, its value stream finished): check it as after a hop. */
+  ended(workItemId: string): void;
   /** Resolves once the pending item-end checks are done (reads call it before querying). */
   settle(): Promise<void>;
 }
@@ -59,19 +61,22 @@ export function createHopRecorder(deps: {
     }
   };
 
+  const checkLater = (workItemId: string) => {
+    pending.add(workItemId);
+    if (!scheduled) {
+      scheduled = true;
+      running = running.then(check);
+    }
+  };
+
   return {
     record(input) {
       const hop: HopInput =
         input.hop === 'work' && isApproval?.(input.capability) ? { ...input, hop: 'approval' } : input;
       hops.record(hop);
-      if (hop.hop !== 'wait') {
-        pending.add(hop.workItemId);
-        if (!scheduled) {
-          scheduled = true;
-          running = running.then(check);
-        }
-      }
+      if (hop.hop !== 'wait') checkLater(hop.workItemId);
     },
+    ended: checkLater,
     settle() {
       if (pending.size > 0 && !scheduled) {
         scheduled = true;
