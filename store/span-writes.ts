@@ -164,21 +164,24 @@ function itemAggregate(from: SQL, where: SQL = sql`true`): SQL {
 }
 
 /**
- * Recomputes where each visit of the items `where` selects sits in its item's path (ordered by first
- * hop, then step id): the capability before it, whether that visit was handed off, whether this
- * capability was visited before (rework), and whether it is the last. Only rows that change are written.
+ * Where a visit sits in its item's path (window `w`: the item's visits by first hop, then step id):
+ * the capability before it, whether that visit was handed off, whether this capability was visited
+ * before (rework), and whether it is the last.
  */
+const PLACES = sql.raw(`lag(capability) over w as prev_capability,
+  coalesce(lag(handed_off) over w, false) as prev_handed_off,
+  coalesce(capability = any(array_agg(capability) over (w rows between unbounded preceding and 1 preceding)), false) as seen_before,
+  lead(step_id) over w is null as last_visit`);
+const PLACE_COLUMNS = sql.raw('prev_capability, prev_handed_off, seen_before, last_visit');
+
+/** Recomputes the places of the visits of the items `where` selects; only rows that change are written. */
 async function refreshPlaces(store: Store, tx: Database, where: SQL): Promise<void> {
   await store.rows(
     sql`
     update step_visits v set prev_capability = x.prev_capability, prev_handed_off = x.prev_handed_off,
       seen_before = x.seen_before, last_visit = x.last_visit
     from (
-      select work_item_id, step_id,
-        lag(capability) over w as prev_capability,
-        coalesce(lag(handed_off) over w, false) as prev_handed_off,
-        coalesce(capability = any(array_agg(capability) over (w rows between unbounded preceding and 1 preceding)), false) as seen_before,
-        lead(step_id) over w is null as last_visit
+      select work_item_id, step_id, ${PLACES}
       from step_visits where capability is not null and ${where}
       window w as (partition by work_item_id order by first_at, step_id)
     ) x
@@ -235,12 +238,20 @@ export async function rebuildStepVisits(store: Store, tx: Database, ids?: readon
 /** Inserts the visits and item rows of the items in `list` (a uuid[]; all when undefined) from their spans. */
 async function insertVisits(store: Store, tx: Database, list: SQL | undefined): Promise<void> {
   const where = list ? sql`work_item_id = any(${list})` : sql`true`;
+  // Places are computed as the rows go in (no second version of every row); rows that are not visits
+  // yet (no hop, so no capability) keep the defaults, as the incremental path leaves them.
   await store.rows(
-    sql`insert into step_visits (${VISIT_COLUMNS}) select ${VISIT_COLUMNS} from (${visitAggregate(sql`spans`, where)}) a`,
+    sql`with a as (${visitAggregate(sql`spans`, where)})
+      insert into step_visits (${VISIT_COLUMNS}, ${PLACE_COLUMNS})
+      select ${VISIT_COLUMNS}, ${PLACE_COLUMNS} from (
+        select a.*, ${PLACES} from a where capability is not null
+        window w as (partition by work_item_id order by first_at, step_id)
+        union all
+        select a.*, null, false, false, true from a where capability is null
+      ) p`,
     tx,
   );
   await store.rows(sql`insert into span_items (${ITEM_COLUMNS}) ${itemAggregate(sql`spans`, where)}`, tx);
-  await refreshPlaces(store, tx, where);
   await refreshAgentWork(store, tx, list ? sql`v.work_item_id = any(${list})` : sql`true`);
 }
 

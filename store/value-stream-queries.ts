@@ -83,8 +83,16 @@ export async function aggregateValueStream(
       from v group by capability
     ),
     node_stats as (
-      select capability, node_id, min(nullif(node_kind, '')) as node_kind, count(*) as n
-      from (select capability, unnest(workers) as node_id, unnest(worker_kinds) as node_kind from v) w
+      -- Most visits have one work hop: group those as they are, unnest only the visits with several.
+      select capability, node_id, min(nullif(node_kind, '')) as node_kind, sum(n) as n
+      from (
+        select capability, workers[1] as node_id, min(worker_kinds[1]) as node_kind, count(*) as n
+        from v where cardinality(workers) = 1 group by 1, 2
+        union all
+        select v.capability, w.node_id, w.node_kind, 1
+        from v cross join lateral unnest(v.workers, v.worker_kinds) as w(node_id, node_kind)
+        where cardinality(v.workers) > 1
+      ) w
       group by capability, node_id
     ),
     edge_stats as (

@@ -27,22 +27,37 @@ CREATE TABLE "step_visits" (
 );
 --> statement-breakpoint
 CREATE INDEX "span_items_kind_start_idx" ON "span_items" USING btree ("kind","start_at");--> statement-breakpoint
-CREATE INDEX "step_visits_kind_item_idx" ON "step_visits" USING btree ("kind","work_item_id");--> statement-breakpoint
 -- Backfill from the spans already stored: the same aggregation store/span-writes.ts keeps up to date.
+WITH a AS (
+  SELECT work_item_id, step_id, min(kind) AS kind,
+    min(capability) FILTER (WHERE source = 'hop') AS capability,
+    min(start_at) FILTER (WHERE source = 'hop') AS first_at,
+    coalesce(sum(duration_ms) FILTER (WHERE hop = 'wait'), 0) AS wait_ms,
+    coalesce(sum(duration_ms) FILTER (WHERE hop IN ('work', 'approval')), 0) AS work_ms,
+    coalesce(bool_or(hop = 'handoff'), false) AS handed_off,
+    coalesce(array_agg(node_id) FILTER (WHERE hop IN ('work', 'approval') AND node_id IS NOT NULL), '{}') AS workers,
+    coalesce(array_agg(coalesce(node_kind, '')) FILTER (WHERE hop IN ('work', 'approval') AND node_id IS NOT NULL), '{}') AS worker_kinds,
+    count(*) FILTER (WHERE source = 'agent')::int AS agent_spans
+  FROM "spans"
+  WHERE work_item_id IS NOT NULL AND step_id IS NOT NULL AND kind IS NOT NULL AND source IN ('hop', 'agent')
+  GROUP BY work_item_id, step_id
+)
 INSERT INTO "step_visits" ("work_item_id", "step_id", "kind", "capability", "first_at", "wait_ms", "work_ms",
-  "handed_off", "workers", "worker_kinds", "agent_spans")
-SELECT work_item_id, step_id, min(kind),
-  min(capability) FILTER (WHERE source = 'hop'),
-  min(start_at) FILTER (WHERE source = 'hop'),
-  coalesce(sum(duration_ms) FILTER (WHERE hop = 'wait'), 0),
-  coalesce(sum(duration_ms) FILTER (WHERE hop IN ('work', 'approval')), 0),
-  coalesce(bool_or(hop = 'handoff'), false),
-  coalesce(array_agg(node_id) FILTER (WHERE hop IN ('work', 'approval') AND node_id IS NOT NULL), '{}'),
-  coalesce(array_agg(coalesce(node_kind, '')) FILTER (WHERE hop IN ('work', 'approval') AND node_id IS NOT NULL), '{}'),
-  count(*) FILTER (WHERE source = 'agent')::int
-FROM "spans"
-WHERE work_item_id IS NOT NULL AND step_id IS NOT NULL AND kind IS NOT NULL AND source IN ('hop', 'agent')
-GROUP BY work_item_id, step_id;
+  "handed_off", "workers", "worker_kinds", "agent_spans", "prev_capability", "prev_handed_off", "seen_before",
+  "last_visit")
+SELECT work_item_id, step_id, kind, capability, first_at, wait_ms, work_ms, handed_off, workers, worker_kinds,
+  agent_spans, prev_capability, prev_handed_off, seen_before, last_visit
+FROM (
+  SELECT a.*,
+    lag(capability) OVER w AS prev_capability,
+    coalesce(lag(handed_off) OVER w, false) AS prev_handed_off,
+    coalesce(capability = any(array_agg(capability) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)), false) AS seen_before,
+    lead(step_id) OVER w IS NULL AS last_visit
+  FROM a WHERE capability IS NOT NULL
+  WINDOW w AS (PARTITION BY work_item_id ORDER BY first_at, step_id)
+  UNION ALL
+  SELECT a.*, NULL, false, false, true FROM a WHERE capability IS NULL
+) p;
 --> statement-breakpoint
 INSERT INTO "span_items" ("work_item_id", "kind", "start_at", "end_state", "end_at")
 SELECT work_item_id, min(kind), min(start_at),
@@ -51,19 +66,6 @@ SELECT work_item_id, min(kind), min(start_at),
 FROM "spans"
 WHERE work_item_id IS NOT NULL AND kind IS NOT NULL AND source IN ('hop', 'item')
 GROUP BY work_item_id;
---> statement-breakpoint
-UPDATE "step_visits" v SET prev_capability = x.prev_capability, prev_handed_off = x.prev_handed_off,
-  seen_before = x.seen_before, last_visit = x.last_visit
-FROM (
-  SELECT work_item_id, step_id,
-    lag(capability) OVER w AS prev_capability,
-    coalesce(lag(handed_off) OVER w, false) AS prev_handed_off,
-    coalesce(capability = any(array_agg(capability) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)), false) AS seen_before,
-    lead(step_id) OVER w IS NULL AS last_visit
-  FROM "step_visits" WHERE capability IS NOT NULL
-  WINDOW w AS (PARTITION BY work_item_id ORDER BY first_at, step_id)
-) x
-WHERE v.work_item_id = x.work_item_id AND v.step_id = x.step_id;
 --> statement-breakpoint
 UPDATE "step_visits" v SET agent_work_ms = coalesce((
   SELECT sum(a.duration_ms) FROM "spans" a

@@ -78,10 +78,8 @@ export const stepVisits = pgTable(
     /** Agent time outside the step's work hops (root agent spans only), recomputed as spans arrive. */
     agentWorkMs: doublePrecision('agent_work_ms').notNull().default(0),
   },
-  (t) => [
-    primaryKey({ columns: [t.workItemId, t.stepId] }),
-    index('step_visits_kind_item_idx').on(t.kind, t.workItemId),
-  ],
+  // The rebuild joins visits to the items of its window by work_item_id (the key's first column).
+  (t) => [primaryKey({ columns: [t.workItemId, t.stepId] })],
 );
 
 /** One row per item seen in hop or item spans: when it started and, once its root span is stored, how it ended. */

@@ -149,11 +149,19 @@ describe('step visits', () => {
 
   it('reorder an item’s path when a step’s earlier hop arrives late', async () => {
     // Two steps of one item side by side: check is queued at 0 and worked 10 to 20 minutes, review
-    // is queued at 5 and worked 6 to 30. Check's work hop comes first, then review, then check's route.
+    // is queued at 5 and worked 6 to 30, by the billing team and then, on a second attempt, by the
+    // quality team. Check's work hop comes first, then review, then check's route.
     await clear();
     const item = '01900000-0000-7000-8000-00000000000a';
     let n = 0;
-    const hop = (step: string, capability: string, h: string, startMin: number, endMin: number) =>
+    const hop = (
+      step: string,
+      capability: string,
+      h: string,
+      startMin: number,
+      endMin: number,
+      node = 'billing-team',
+    ) =>
       ({
         traceId: 'f'.repeat(32),
         spanId: `b00000000000000${++n}`,
@@ -165,7 +173,7 @@ describe('step visits', () => {
         kind: 'refund',
         stepId: step,
         capability,
-        nodeId: h === 'route' ? null : 'billing-team',
+        nodeId: h === 'route' ? null : node,
         nodeKind: h === 'route' ? null : 'human_team',
         attempt: 1,
         outcome: 'completed',
@@ -177,14 +185,26 @@ describe('step visits', () => {
     const review = '01900000-0000-7000-8000-0000000000c2';
     const batches: StoredSpan[][] = [
       [hop(check, 'refund.check', 'work', 10, 20)],
-      [hop(review, 'quality.review', 'route', 5, 5), hop(review, 'quality.review', 'work', 6, 30)],
-      [hop(check, 'refund.check', 'route', 0, 0)],
+      [hop(review, 'quality.review', 'route', 5, 5), hop(review, 'quality.review', 'work', 6, 12)],
+      [
+        hop(check, 'refund.check', 'route', 0, 0),
+        hop(review, 'quality.review', 'work', 12, 30, 'quality-team'),
+      ],
     ];
     for (const batch of batches) await insertSpans(t.runtime.store, batch);
     const incremental = { visits: await visits(), items: await items() };
     expect(incremental).toEqual(await rebuilt());
-    const edges = (await map()).edges.map((e) => `${e.from} → ${e.to}`);
-    expect(edges).toEqual(['start → refund.check', 'refund.check → quality.review']);
+    const vs = await map();
+    expect(vs.edges.map((e) => `${e.from} → ${e.to}`)).toEqual([
+      'start → refund.check',
+      'refund.check → quality.review',
+    ]);
+    expect(vs.steps.find((s) => s.capability === 'quality.review')?.nodes).toEqual([
+      { nodeId: 'billing-team', nodeKind: 'human_team', count: 1, share: 0.5 },
+      { nodeId: 'quality-team', nodeKind: 'human_team', count: 1, share: 0.5 },
+    ]);
+    const inMemory = valueStreamFromSpans(batches.flat(), 'refund', { from, to }, 0);
+    expect(JSON.parse(JSON.stringify(inMemory))).toEqual(vs);
   });
 
   it('are backfilled by the migration from spans stored before it', async () => {
@@ -195,8 +215,8 @@ describe('step visits', () => {
     const backfill = migration
       .split('--> statement-breakpoint')
       .map((s) => s.trim())
-      .filter((s) => /^(-- .*\n)*(INSERT|UPDATE)/.test(s));
-    expect(backfill).toHaveLength(4);
+      .filter((s) => /^(-- .*\n)*(WITH|INSERT|UPDATE)/.test(s));
+    expect(backfill).toHaveLength(3);
     await t.runtime.store.transaction(async (tx) => {
       await t.runtime.store.rows(sql`delete from step_visits`, tx);
       await t.runtime.store.rows(sql`delete from span_items`, tx);
