@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Core } from '../capabilities/core.js';
 import { publishRouted, type RoutedStep } from '../capabilities/router.js';
-import { ADVISORY_LOCK_SPACES, advisoryXactLock } from '../store/advisory-locks.js';
+import { ADVISORY_LOCK_SPACES, advisoryXactLockOn } from '../store/advisory-locks.js';
 import type { Database, Store } from '../store/database.js';
 import { FlowmeshError } from '../work/errors.js';
 
@@ -13,6 +13,8 @@ export interface ItemTurn {
   tx: Database;
   /** Steps routed during the turn: published (hops, wake-ups) once it commits. */
   routed: RoutedStep[];
+  /** Items the turn ended without a hop of their own: their traces are closed once it commits. */
+  ended: string[];
 }
 
 export interface ItemTurns {
@@ -70,12 +72,14 @@ export function createItemTurns(core: Core): ItemTurns {
       }
       return serially(itemId, async () => {
         const routed: RoutedStep[] = [];
+        const ended: string[] = [];
         const out = await base.transaction(async (t) => {
-          await advisoryXactLock(t, ADVISORY_LOCK_SPACES.valueStreamItem, itemId);
-          const turn = { tx: t, routed };
+          await advisoryXactLockOn(t, ADVISORY_LOCK_SPACES.valueStreamItem, itemId);
+          const turn = { tx: t, routed, ended };
           return context.run(turn, () => fn(turn));
         });
         publishRouted(core, routed);
+        for (const id of ended) core.router.hops.ended?.(id);
         return out;
       });
     },

@@ -92,7 +92,9 @@ export function createValueStreamDriver(core: Core, streams: readonly ValueStrea
 
   async function settle(itemId: string, status: ValueStreamStatus): Promise<void> {
     if (status.state !== 'ended') return;
-    await finishStreamItem(core, turns.current().tx, itemId, status.outcome, status.results);
+    const turn = turns.current();
+    if (await finishStreamItem(core, turn.tx, itemId, status.outcome, status.results))
+      turn.ended.push(itemId);
   }
 
   /**

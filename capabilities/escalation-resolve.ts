@@ -88,6 +88,8 @@ export async function resolveEscalation(
     publishRouted(core, ctx.routed);
     for (const h of ctx.hops) safeRecord(core, h);
     if (ctx.woken.size) core.router.wakeups.queued(ctx.woken);
+    // An escalation without a step ends its item with no hop: close the item's trace.
+    if (input.action === 'cancel' || input.action === 'reject') core.router.hops.ended?.(ctx.item.id);
   }
   return getEscalation(core, id);
 }

@@ -81,6 +81,7 @@ export const allowAllGuard: RouteGuard = {
   onComplete: () => ({ required: [] }),
 };
 
+/** The router reports work on an approval step as `work`; telemetry records it as an `approval` hop. */
 export const HOP_KINDS = ['route', 'wait', 'work', 'handoff', 'escalate'] as const;
 export type HopKind = (typeof HOP_KINDS)[number];
 
@@ -108,6 +109,8 @@ export interface HopRecord {
 /** Receives hops after the change that produced them committed. Must not throw or block. */
 export interface HopRecorder {
   record(hop: HopRecord): void;
+  /** After an item ended with no hop of its own (cancelled, its value stream finished): close its trace. */
+  ended?(workItemId: string): void;
 }
 
 export const noopHopRecorder: HopRecorder = { record() {} };

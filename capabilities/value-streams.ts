@@ -136,7 +136,7 @@ export async function addStreamAttributes(
 /**
  * The stream ended: the item is done, with the stream's outcome (`completed`, `rejected`…) as result,
  * once no other step of it is open. An item that is no longer open (a required approval rejected it)
- * stays as it is.
+ * stays as it is. True when this ended the item (its trace is closed once the caller commits).
  */
 export async function finishStreamItem(
   core: Core,
@@ -144,13 +144,14 @@ export async function finishStreamItem(
   itemId: string,
   outcome: string,
   results: Record<string, unknown>,
-): Promise<void> {
+): Promise<boolean> {
   const now = core.clock.now();
   const item = await findWorkItem(tx, itemId, { forUpdate: true });
-  if (item?.state !== 'open') return;
-  if (await hasOpenSteps(core.store, tx, itemId)) return;
+  if (item?.state !== 'open') return false;
+  if (await hasOpenSteps(core.store, tx, itemId)) return false;
   await updateItem(core.store, tx, { id: itemId, state: 'done', now, result: { outcome, steps: results } });
   await insertEvents(core.store, tx, [
     { workItemId: itemId, stepId: null, type: 'work_item.done', data: { outcome }, at: now },
   ]);
+  return true;
 }

@@ -239,6 +239,8 @@ export async function cancelWorkItem(
     });
     await appendEvents(tx, events);
   });
+  // No hop marks a cancellation; telemetry still closes the item's trace (its root span).
+  core.router.hops.ended?.(id);
   return getWorkItem(core, principal, id);
 }
 

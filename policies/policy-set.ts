@@ -20,6 +20,8 @@ export interface PolicySet {
   readonly version: string;
   readonly rules: ReadonlyArray<Rule & { file: string; line: number }>;
   readonly sources: ReadonlyArray<{ file: string; text: string }>;
+  /** Capabilities a completion rule requires (`require:`): the approval and review steps. */
+  readonly requiredCapabilities: ReadonlySet<string>;
   admit(input: AdmitInput): Decision;
   /** Built once per step; `check(node)` per candidate. */
   routeGuard(input: RouteInput): RouteGuard;
@@ -36,6 +38,7 @@ export function policySet(compiled: CompiledPolicySet): PolicySet {
     version: compiled.version,
     rules: compiled.rules.map((r) => ({ ...r.rule, file: r.file, line: r.line })),
     sources: compiled.sources,
+    requiredCapabilities: new Set(compiled.rules.flatMap((r) => (r.rule.require ? [r.rule.require] : []))),
     admit: (input) => evaluateAdmit(compiled, input),
     routeGuard: (input) => routeGuard(compiled, input),
     route: (input) => evaluateRoute(compiled, input),

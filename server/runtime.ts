@@ -75,13 +75,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const auth = createAuthenticator({ store, clock, adminKey: config.adminKey });
-  const telemetry = createTelemetry({ config: config.telemetry, store, clock, logger });
   const policies = createPolicyHolder({
     initial: initialPolicies,
     path: options.policies ? undefined : config.policiesPath,
     capabilities,
     clock,
     logger,
+  });
+  const telemetry = createTelemetry({
+    config: config.telemetry,
+    store,
+    clock,
+    logger,
+    isApproval: (capability) => policies.current().requiredCapabilities.has(capability),
   });
   const router = createRouter({
     // Policies take part in every routing decision from the first one (network sync, recovery).

@@ -1,5 +1,5 @@
-// Transaction-scoped advisory locks: a background sweep runs on one instance at a time, and the lock
-// goes away with the transaction, so a crashed instance never holds it.
+// Transaction-scoped advisory locks: a background sweep runs on one instance at a time, span writes
+// take turns, and the lock goes away with the transaction, so a crashed instance never holds it.
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 
@@ -7,7 +7,14 @@ import type { Database } from './database.js';
 export const ADVISORY_LOCKS = {
   webhookFanOut: 0x666d0601,
   escalationDetectors: 0x666d0602,
+  /** Span writes and retention: the step visits they maintain are read-modify-write per item. */
+  spanWrites: 0x666d0603,
 } as const;
+
+/** Waits for the lock and holds it for the rest of `tx`. */
+export async function advisoryXactLock(tx: Database, key: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${key}::bigint)::text as ok`);
+}
 
 /** Takes the lock for the rest of `tx` if nobody holds it; false when another instance does. */
 export async function tryAdvisoryXactLock(tx: Database, key: number): Promise<boolean> {
@@ -28,6 +35,6 @@ export const ADVISORY_LOCK_SPACES = {
 } as const;
 
 /** Waits until nobody holds the lock on `id` in `space`, then holds it for the rest of `tx`. */
-export async function advisoryXactLock(tx: Database, space: number, id: string): Promise<void> {
+export async function advisoryXactLockOn(tx: Database, space: number, id: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${space}::int, hashtext(${id}::text))::text as locked`);
 }

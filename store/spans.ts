@@ -1,5 +1,5 @@
-// Queries of the span store: batched inserts, retention, per-item and per-kind reads, and the live
-// state the flow metrics need (queue depth, WIP) from the work tables.
+// Reads of the span store: per-item and per-kind spans, kinds seen, and the live state the flow
+// metrics need (queue depth, WIP) from the work tables. Writes are in store/span-writes.ts.
 import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database, Store } from './database.js';
 import { spans, steps, workItems } from './schema/index.js';
@@ -22,49 +22,6 @@ export interface StoredSpan {
   startAt: Date;
   endAt: Date;
   attributes: Record<string, unknown>;
-}
-
-/**
- * Inserts spans; a span already stored (same trace and span id) is kept as it was. The batch travels
- * as one JSON parameter expanded by json_to_recordset: one statement, no per-value parameters.
- */
-export async function insertSpans(db: Database, rows: readonly StoredSpan[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 2000) {
-    const chunk = rows.slice(i, i + 2000).map((r) => ({
-      trace_id: r.traceId,
-      span_id: r.spanId,
-      parent_span_id: r.parentSpanId,
-      name: r.name,
-      source: r.source,
-      hop: r.hop,
-      work_item_id: r.workItemId,
-      kind: r.kind,
-      step_id: r.stepId,
-      capability: r.capability,
-      node_id: r.nodeId,
-      node_kind: r.nodeKind,
-      attempt: r.attempt,
-      outcome: r.outcome,
-      start_at: r.startAt.toISOString(),
-      end_at: r.endAt.toISOString(),
-      duration_ms: r.endAt.getTime() - r.startAt.getTime(),
-      attributes: r.attributes,
-    }));
-    await db.execute(sql`
-      insert into spans (trace_id, span_id, parent_span_id, name, source, hop, work_item_id, kind, step_id,
-        capability, node_id, node_kind, attempt, outcome, start_at, end_at, duration_ms, attributes)
-      select * from json_to_recordset(${JSON.stringify(chunk)}::json) as r(trace_id text, span_id text,
-        parent_span_id text, name text, source text, hop text, work_item_id uuid, kind text, step_id uuid,
-        capability text, node_id text, node_kind text, attempt integer, outcome text, start_at timestamptz,
-        end_at timestamptz, duration_ms double precision, attributes jsonb)
-      on conflict (trace_id, span_id) do nothing`);
-  }
-}
-
-/** Deletes spans that ended before `cutoff`; returns how many. */
-export async function deleteSpansEndedBefore(db: Database, cutoff: Date): Promise<number> {
-  const rows = await db.delete(spans).where(lt(spans.endAt, cutoff)).returning({ id: spans.spanId });
-  return rows.length;
 }
 
 function toStored(r: typeof spans.$inferSelect): StoredSpan {

@@ -1,5 +1,6 @@
-// The value stream of a kind aggregated in SQL, for large windows (100,000 items and more): the same
-// numbers telemetry/item-paths.ts and telemetry/value-stream.ts compute from span rows in memory.
+// The value stream of a kind aggregated in SQL from the step visits, for large windows (100,000 items
+// and more): the same numbers telemetry/item-paths.ts and telemetry/value-stream.ts compute from span
+// rows in memory.
 // Percentiles are percentile_disc (nearest rank), as in telemetry/percentiles.ts.
 import { sql } from 'drizzle-orm';
 import type { Store } from './database.js';
@@ -50,60 +51,28 @@ export async function aggregateValueStream(
   from: Date,
   to: Date,
 ): Promise<SqlValueStreamFacts> {
-  // One pass over the kind's spans grouped per step, then windows per item; no joins between the
-  // intermediate results, so the plan stays linear. Sorts and hashes get room to stay in memory.
+  // One row per step visit (step_visits) and per item (span_items), both kept up to date as spans are
+  // written, with each visit's place in its item's path: no window over items here, only groups and
+  // percentiles per step. The visits join the items of the window directly (not through the CTE `i`),
+  // so the planner hashes the smaller side. Sorts get room to stay in memory.
   const [row] = await store.transaction(async (tx) => {
     await store.rows(sql`set local work_mem = '256MB'`, tx);
+    // Compiling this one-off statement costs more than it saves.
+    await store.rows(sql`set local jit = off`, tx);
     return store.rows<{ facts: unknown }>(
       sql`
-    with g as (
-      select work_item_id, step_id,
-        min(capability) filter (where source = 'hop') as capability,
-        min(start_at) filter (where source in ('hop', 'item')) as first_at,
-        coalesce(sum(duration_ms) filter (where hop = 'wait'), 0) as wait_ms,
-        coalesce(sum(duration_ms) filter (where hop in ('work', 'approval')), 0) as work_ms,
-        coalesce(bool_or(hop = 'handoff'), false) as handed_off,
-        max(outcome) filter (where source = 'item') as end_state,
-        max(end_at) filter (where source = 'item') as end_at,
-        count(*) filter (where source = 'agent') as agent_n,
-        array_agg(node_id) filter (where hop in ('work', 'approval') and node_id is not null) as workers,
-        array_agg(coalesce(node_kind, '')) filter (where hop in ('work', 'approval') and node_id is not null) as worker_kinds
-      from spans
-      where kind = ${kind} and work_item_id is not null
-      group by work_item_id, step_id
-    ),
-    x as (
-      select g.*, (g.step_id is not null and g.capability is not null) as is_visit,
-        min(g.first_at) over item as item_start,
-        max(g.end_state) over item as item_state,
-        max(g.end_at) over item as item_end,
-        row_number() over w = 1 as first_row,
-        lag(g.capability) over w as prev_cap,
-        lag(g.handed_off) over w as prev_handed_off,
-        coalesce(g.capability = any(array_agg(g.capability) over (w rows between unbounded preceding and 1 preceding)), false) as seen_before,
-        lead(g.step_id) over w is null as last_row
-      from g
-      window item as (partition by g.work_item_id),
-        w as (partition by g.work_item_id order by (g.step_id is not null and g.capability is not null), g.first_at, g.step_id)
-    ),
-    s as (
-      select * from x where item_start >= ${from.toISOString()}::timestamptz and item_start < ${to.toISOString()}::timestamptz
-    ),
-    agent_extra as (
-      select g.step_id, sum(a.duration_ms) as ms
-      from g join spans a on a.work_item_id = g.work_item_id and a.step_id = g.step_id and a.source = 'agent'
-      where g.agent_n > 0
-        and not exists (select 1 from spans p
-          where p.trace_id = a.trace_id and p.span_id = a.parent_span_id and p.source = 'agent')
-        and not exists (select 1 from spans w
-          where w.work_item_id = a.work_item_id and w.step_id = a.step_id and w.source = 'hop'
-            and w.hop in ('work', 'approval') and w.start_at <= a.start_at and w.end_at >= a.end_at)
-      group by g.step_id
+    with i as (
+      select work_item_id, start_at, end_state, end_at from span_items
+      where kind = ${kind}
+        and start_at >= ${from.toISOString()}::timestamptz and start_at < ${to.toISOString()}::timestamptz
     ),
     v as (
-      select s.*, s.work_ms + coalesce(ae.ms, 0) as work_total
-      from s left join agent_extra ae on ae.step_id = s.step_id
-      where s.is_visit
+      select sv.capability, sv.wait_ms, sv.work_ms + sv.agent_work_ms as work_total, sv.workers,
+        sv.worker_kinds, sv.prev_capability, sv.prev_handed_off, sv.seen_before, sv.last_visit,
+        i.end_state as item_state
+      from step_visits sv join span_items i on i.work_item_id = sv.work_item_id
+      where sv.kind = ${kind} and sv.capability is not null and i.kind = ${kind}
+        and i.start_at >= ${from.toISOString()}::timestamptz and i.start_at < ${to.toISOString()}::timestamptz
     ),
     step_stats as (
       select capability, count(*) as visits,
@@ -114,26 +83,34 @@ export async function aggregateValueStream(
       from v group by capability
     ),
     node_stats as (
-      select v.capability, w.node_id, min(nullif(w.node_kind, '')) as node_kind, count(*) as n
-      from v cross join lateral unnest(v.workers, v.worker_kinds) as w(node_id, node_kind)
-      group by v.capability, w.node_id
+      -- Most visits have one work hop: group those as they are, unnest only the visits with several.
+      select capability, node_id, min(nullif(node_kind, '')) as node_kind, sum(n) as n
+      from (
+        select capability, workers[1] as node_id, min(worker_kinds[1]) as node_kind, count(*) as n
+        from v where cardinality(workers) = 1 group by 1, 2
+        union all
+        select v.capability, w.node_id, w.node_kind, 1
+        from v cross join lateral unnest(v.workers, v.worker_kinds) as w(node_id, node_kind)
+        where cardinality(v.workers) > 1
+      ) w
+      group by capability, node_id
     ),
     edge_stats as (
-      select coalesce(prev_cap, 'start') as from_node, capability as to_node, count(*) as n,
-        count(*) filter (where not seen_before and coalesce(prev_handed_off, false)) as handoffs,
+      select coalesce(prev_capability, 'start') as from_node, capability as to_node, count(*) as n,
+        count(*) filter (where not seen_before and prev_handed_off) as handoffs,
         count(*) filter (where seen_before) as rework
       from v group by 1, 2
       union all
       select capability, item_state, count(*), 0, 0
-      from v where last_row and item_state is not null
+      from v where last_visit and item_state is not null
       group by 1, 2
     ),
     done_items as (
-      select extract(epoch from (item_end - item_start)) * 1000 as lead_ms
-      from s where first_row and item_state = 'done'
+      select extract(epoch from (end_at - start_at)) * 1000 as lead_ms
+      from i where end_state = 'done'
     )
     select json_build_object(
-      'started', (select count(*) from s where first_row),
+      'started', (select count(*) from i),
       'done', (select count(*) from done_items),
       'steps', (select coalesce(json_agg(json_build_object('capability', capability, 'visits', visits,
           'wait', wait, 'work', work)), '[]'::json) from step_stats),

@@ -1,5 +1,6 @@
 // Agent spans posted to /v1/traces: joined to the item whose trace they carry and to the step whose
-// work span (or earlier agent span) they hang under, so they count as work time of that step.
+// work span (or earlier agent span) they hang under, so they count as work time of that step; stored,
+// and forwarded to the collector.
 import type { Store } from '../store/database.js';
 import { findWorkItemByTrace, listItemSteps, listTraceSpans } from '../store/spans.js';
 import { parseTraceparent } from '../work/ids.js';
@@ -25,7 +26,12 @@ interface StepRef {
 }
 
 export async function ingestAgentSpans(
-  deps: { store: Store; spanStore: SpanStoreWriter },
+  deps: {
+    store: Store;
+    spanStore: SpanStoreWriter;
+    /** Sends the accepted spans of one item's trace on to the collector. */
+    forward?: (spans: readonly DecodedSpan[], itemTraceparent: string) => void;
+  },
   spans: readonly DecodedSpan[],
   /** An agent key's node: its spans are accepted only for items with a step that node holds or held. */
   options: { nodeId?: string | null | undefined } = {},
@@ -42,6 +48,7 @@ export async function ingestAgentSpans(
   const rows: SpanRow[] = [];
   const unknownTraces: string[] = [];
   const foreign: string[] = [];
+  const forward: { spans: DecodedSpan[]; traceparent: string }[] = [];
   let rejected = 0;
   // Parents posted in an earlier request may still be queued.
   await deps.spanStore.flush();
@@ -87,6 +94,7 @@ export async function ingestAgentSpans(
         }
       }
     }
+    forward.push({ spans: list, traceparent: item.traceparent });
     for (const s of list) {
       const step = owner.get(s.spanId);
       const nodeAttr = s.attributes[ATTR.nodeId];
@@ -112,6 +120,7 @@ export async function ingestAgentSpans(
     }
   }
   deps.spanStore.enqueue(rows);
+  for (const { spans: accepted, traceparent } of forward) deps.forward?.(accepted, traceparent);
   const reasons: string[] = [];
   if (unknownTraces.length > 0)
     reasons.push(

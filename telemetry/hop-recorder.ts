@@ -1,5 +1,6 @@
-// The router's HopRecorder, implemented with hop spans. After a hop that can end an item (work,
-// handoff, escalate, route), the item's state is checked off the request path; an item that ended
+// The router's HopRecorder, implemented with hop spans. Work on an approval step becomes an `approval`
+// hop. After a hop that can end an item (work, handoff, escalate, route), or when told an item ended
+// without one (cancelled, its value stream finished), the item's state is checked off the request path; an item that ended
 // gets its root span (submission → end), which carries the lead time.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
@@ -8,16 +9,29 @@ import type { HopInput, HopTracer } from './hops.js';
 
 export interface TelemetryHopRecorder {
   record(hop: HopInput): void;
+  /** An item ended without a hop (cancelled, its value stream finished): check it as after a hop. */
+  ended(workItemId: string): void;
   /** Resolves once the pending item-end checks are done (reads call it before querying). */
   settle(): Promise<void>;
 }
+
+/**
+ * Whether work on steps of this capability is an approval. The rule: a capability that a completion
+ * policy requires (`require: refund.approve`) is an approval capability. Such steps exist to approve
+ * or reject the work before them, so their work phase (completed or failed) is an `approval` hop,
+ * whether a policy inserted the step, the item's value stream routes it as one of its own steps (the
+ * refund stream's approve step, which the policy then leaves to the stream), or the item was
+ * submitted straight to that capability. It is read per hop, so a policy reload applies at once.
+ */
+export type ApprovalRule = (capability: string) => boolean;
 
 export function createHopRecorder(deps: {
   hops: HopTracer;
   store: Store;
   logger: Logger;
+  isApproval?: ApprovalRule | undefined;
 }): TelemetryHopRecorder {
-  const { hops, store, logger } = deps;
+  const { hops, store, logger, isApproval } = deps;
   let pending = new Set<string>();
   const ended = new Set<string>();
   let running: Promise<void> = Promise.resolve();
@@ -47,17 +61,22 @@ export function createHopRecorder(deps: {
     }
   };
 
+  const checkLater = (workItemId: string) => {
+    pending.add(workItemId);
+    if (!scheduled) {
+      scheduled = true;
+      running = running.then(check);
+    }
+  };
+
   return {
-    record(hop) {
+    record(input) {
+      const hop: HopInput =
+        input.hop === 'work' && isApproval?.(input.capability) ? { ...input, hop: 'approval' } : input;
       hops.record(hop);
-      if (hop.hop !== 'wait') {
-        pending.add(hop.workItemId);
-        if (!scheduled) {
-          scheduled = true;
-          running = running.then(check);
-        }
-      }
+      if (hop.hop !== 'wait') checkLater(hop.workItemId);
     },
+    ended: checkLater,
     settle() {
       if (pending.size > 0 && !scheduled) {
         scheduled = true;

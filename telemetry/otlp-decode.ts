@@ -69,8 +69,20 @@ export interface DecodedSpan {
   name: string;
   startAt: Date;
   endAt: Date;
+  /** The span's attributes over its resource's, as the span store keeps them. */
   attributes: Record<string, AttributeValue>;
   statusCode: number;
+  /** What forwarding the span to the collector needs to send it as it came. */
+  otlp: {
+    /** OTLP numbering: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+    kind: number;
+    startNanos: bigint;
+    endNanos: bigint;
+    statusMessage: string;
+    spanAttributes: Record<string, AttributeValue>;
+    resource: Record<string, AttributeValue>;
+    scope: { name: string; version: string };
+  };
 }
 
 const HEX_TRACE = /^[0-9a-f]{32}$/;
@@ -100,7 +112,15 @@ const AnyValueSchema: z.ZodType<RawAnyValue> = z.lazy(() =>
 const KeyValueSchema = z.object({ key: z.string().min(1).max(512), value: AnyValueSchema.optional() });
 const Nanos = z
   .union([z.string().regex(/^\d{1,20}$/, 'must be a decimal count of nanoseconds'), z.number().int().min(0)])
-  .transform((v) => Number(BigInt(v) / 1_000_000n));
+  .transform((v) => BigInt(v));
+const KINDS: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
 
 const SpanSchema = z.object({
   traceId: z
@@ -131,7 +151,16 @@ const RequestSchema = z.object({
     .array(
       z.object({
         resource: z.object({ attributes: z.array(KeyValueSchema).max(512).optional() }).optional(),
-        scopeSpans: z.array(z.object({ spans: z.array(SpanSchema).max(10_000).optional() })).optional(),
+        scopeSpans: z
+          .array(
+            z.object({
+              scope: z
+                .object({ name: z.string().max(1024).optional(), version: z.string().max(1024).optional() })
+                .optional(),
+              spans: z.array(SpanSchema).max(10_000).optional(),
+            }),
+          )
+          .optional(),
       }),
     )
     .optional(),
@@ -174,21 +203,32 @@ export function spansFromOtlp(input: unknown): DecodedSpan[] {
   for (const rs of parsed.data.resourceSpans ?? []) {
     const resource = attributesOf(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
+      const scope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
       for (const s of ss.spans ?? []) {
         if (s.endTimeUnixNano < s.startTimeUnixNano) {
           throw new FlowmeshError('bad_request', `span ${s.spanId} ends before it starts`, {
             errors: [{ path: 'endTimeUnixNano', message: 'must not be before startTimeUnixNano' }],
           });
         }
+        const spanAttributes = attributesOf(s.attributes);
         out.push({
           traceId: s.traceId,
           spanId: s.spanId,
           parentSpanId: s.parentSpanId ? s.parentSpanId : null,
           name: s.name,
-          startAt: new Date(s.startTimeUnixNano),
-          endAt: new Date(s.endTimeUnixNano),
-          attributes: { ...resource, ...attributesOf(s.attributes) },
+          startAt: new Date(Number(s.startTimeUnixNano / 1_000_000n)),
+          endAt: new Date(Number(s.endTimeUnixNano / 1_000_000n)),
+          attributes: { ...resource, ...spanAttributes },
           statusCode: typeof s.status?.code === 'number' ? s.status.code : 0,
+          otlp: {
+            kind: typeof s.kind === 'number' ? s.kind : (KINDS[s.kind ?? ''] ?? 0),
+            startNanos: s.startTimeUnixNano,
+            endNanos: s.endTimeUnixNano,
+            statusMessage: s.status?.message ?? '',
+            spanAttributes,
+            resource,
+            scope,
+          },
         });
       }
     }

@@ -1,17 +1,24 @@
 // Builds the telemetry of one runtime from its TelemetryConfig: a TracerProvider of its own (never the
-// global one, so tests can build many), OTLP/HTTP export when an endpoint is set, the span store, hop
-// spans and the flow metrics.
-import type { Tracer } from '@opentelemetry/api';
+// global one, so tests can build many), OTLP/HTTP export when an endpoint is set (agent spans posted
+// to /v1/traces are forwarded there too), the span store, hop spans and the flow metrics.
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SamplingDecision,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { Store } from '../store/database.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
+import { readableAgentSpans } from './agent-export.js';
 import type { TelemetryConfig } from './config.js';
-import { createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
-import { createHopTracer, type HopTracer } from './hops.js';
+import { type ApprovalRule, createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
+import { createHopTracer, type HopTracer, parentContext } from './hops.js';
 import { createFlowInstruments, type FlowInstruments } from './metrics.js';
+import type { DecodedSpan } from './otlp-decode.js';
 import { HopRecordingSampler, samplerFor } from './sampling.js';
 import { PresetIdGenerator } from './span-ids.js';
 import { createSpanStoreWriter, SpanStoreProcessor, type SpanStoreWriter } from './span-store.js';
@@ -30,6 +37,12 @@ export interface Telemetry {
   metrics: FlowInstruments;
   /** Exports and stores everything recorded so far. */
   forceFlush(): Promise<void>;
+  /**
+   * Hands accepted agent spans of one item's trace to the OTLP exporter (when one is configured), as
+   * they were sent. The configured sampler decides, with the item's traceparent as parent, as it does
+   * for flowmesh's own spans in that trace.
+   */
+  forwardAgentSpans(spans: readonly DecodedSpan[], itemTraceparent: string): void;
   /** Deletes spans older than the retention setting; returns how many. */
   sweep(): Promise<number>;
   shutdown(): Promise<void>;
@@ -43,6 +56,8 @@ export interface TelemetryDeps {
   version?: string;
   /** Extra span processors (tests, benchmarks). */
   spanProcessors?: SpanProcessor[];
+  /** Which capabilities' work is an approval (see hop-recorder.ts); none when absent. */
+  isApproval?: ApprovalRule;
 }
 
 export function createTelemetry(deps: TelemetryDeps): Telemetry {
@@ -56,14 +71,17 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
   );
   const spanStore = createSpanStoreWriter({ store, logger });
   const processors: SpanProcessor[] = [new SpanStoreProcessor(spanStore), ...(deps.spanProcessors ?? [])];
+  let exportProcessor: BatchSpanProcessor | undefined;
   if (config.tracesEndpoint && !config.disabled) {
     const exporter = new OTLPTraceExporter({ url: config.tracesEndpoint, headers: config.headers });
-    processors.push(new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 8192 }));
+    exportProcessor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 8192 });
+    processors.push(exportProcessor);
   }
   const ids = new PresetIdGenerator();
+  const sampler = samplerFor(config.sampler, config.samplerRatio);
   const provider = new BasicTracerProvider({
     resource,
-    sampler: new HopRecordingSampler(samplerFor(config.sampler, config.samplerRatio)),
+    sampler: new HopRecordingSampler(sampler),
     idGenerator: ids,
     spanProcessors: processors,
   });
@@ -80,7 +98,7 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
       }
     },
   };
-  const recorder = createHopRecorder({ hops, store, logger });
+  const recorder = createHopRecorder({ hops, store, logger, isApproval: deps.isApproval });
   return {
     config,
     resource,
@@ -97,6 +115,20 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
       await recorder.settle();
       await provider.forceFlush();
       await spanStore.flush();
+    },
+    forwardAgentSpans(spans, itemTraceparent) {
+      const first = spans[0];
+      if (!exportProcessor || !first) return;
+      const decision = sampler.shouldSample(
+        parentContext(itemTraceparent),
+        first.traceId,
+        first.name,
+        SpanKind.INTERNAL,
+        {},
+        [],
+      );
+      if (decision.decision !== SamplingDecision.RECORD_AND_SAMPLED) return;
+      for (const span of readableAgentSpans(spans)) exportProcessor.onEnd(span);
     },
     sweep() {
       return spanStore.sweep(new Date(clock.now().getTime() - config.spanRetentionDays * 86_400_000));

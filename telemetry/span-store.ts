@@ -3,7 +3,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Store } from '../store/database.js';
-import { deleteSpansEndedBefore, insertSpans } from '../store/spans.js';
+import { deleteSpansEndedBefore, insertSpans } from '../store/span-writes.js';
 import type { Logger } from '../work/logger.js';
 import { rowFromReadableSpan, type SpanRow } from './span-row.js';
 
@@ -42,7 +42,7 @@ export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWrite
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       try {
-        await insertSpans(store.db, batch);
+        await insertSpans(store, batch);
       } catch (error) {
         // Spans are derived data: log and drop, never let telemetry break the work path.
         dropped += batch.length;
@@ -71,7 +71,7 @@ export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWrite
     },
     flush,
     async sweep(cutoff) {
-      return deleteSpansEndedBefore(store.db, cutoff);
+      return deleteSpansEndedBefore(store, cutoff);
     },
     pending: () => queue.length,
     dropped: () => dropped,

@@ -240,7 +240,12 @@ export function registerTelemetryRoutes(
       spans = spansFromOtlp(json);
     }
     const principal = c.get('principal');
-    const result = await ingestAgentSpans({ store: core.store, spanStore: telemetry.spanStore }, spans, {
+    const deps = {
+      store: core.store,
+      spanStore: telemetry.spanStore,
+      forward: telemetry.forwardAgentSpans,
+    };
+    const result = await ingestAgentSpans(deps, spans, {
       nodeId: principal.role === 'agent' ? principal.nodeId : undefined,
     });
     const partial =

@@ -11,8 +11,11 @@ export interface ReceivedSpan {
   kind: number;
   startMs: number;
   endMs: number;
+  /** The start as sent, in nanoseconds. */
+  startNanos: string;
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
+  scope: { name: string; version?: string };
 }
 
 type KeyValue = { key: string; value: Record<string, unknown> };
@@ -51,6 +54,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           resourceSpans: {
             resource: { attributes: KeyValue[] };
             scopeSpans: {
+              scope?: { name?: string; version?: string };
               spans: {
                 traceId: string;
                 spanId: string;
@@ -76,8 +80,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                 kind: s.kind,
                 startMs: Number(BigInt(s.startTimeUnixNano) / 1_000_000n),
                 endMs: Number(BigInt(s.endTimeUnixNano) / 1_000_000n),
+                startNanos: String(s.startTimeUnixNano),
                 attributes: attributes(s.attributes),
                 resource,
+                scope: {
+                  name: ss.scope?.name ?? '',
+                  ...(ss.scope?.version ? { version: ss.scope.version } : {}),
+                },
               });
         }
       }

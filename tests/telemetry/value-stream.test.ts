@@ -1,10 +1,10 @@
 // The realized value stream rebuilt from hop spans, checked against numbers worked out by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listKindSpans } from '../../store/spans.js';
+import { listItemSpans, listKindSpans } from '../../store/spans.js';
 import { valueStreamFromSpans } from '../../telemetry/service.js';
 import type { ValueStream } from '../../telemetry/value-stream.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
-import { MIN, playScript, T0 } from './scenario.js';
+import { MIN, type PlayedItem, playScript, T0 } from './scenario.js';
 
 const from = new Date(T0).toISOString();
 const to = new Date(T0 + 24 * 60 * MIN).toISOString();
@@ -12,10 +12,11 @@ const to = new Date(T0 + 24 * 60 * MIN).toISOString();
 describe('the realized value stream of the scripted refund scenario', () => {
   let t: TestRuntime;
   let vs: ValueStream;
+  let played: PlayedItem[];
 
   beforeAll(async () => {
     t = await createTestRuntime();
-    playScript(t.runtime.telemetry.hops);
+    played = playScript(t.runtime.telemetry.hops);
     const res = await t.request<ValueStream>('GET', `/v1/value-streams/refund?from=${from}&to=${to}`);
     expect(res.status, res.text).toBe(200);
     vs = res.body;
@@ -107,6 +108,20 @@ describe('the realized value stream of the scripted refund scenario', () => {
     });
     // execute waits 10 10 10 20: p50 the 2nd (10), p85 the 4th (20).
     expect(step('refund.execute').wait).toMatchObject({ p50: 10 * MIN, p85: 20 * MIN, totalMs: 50 * MIN });
+  });
+
+  it('stores the approval as an approval hop of its step', async () => {
+    // B's third visit is its approval: route, wait, then the 10 minutes of approving.
+    const b = played[1] as PlayedItem;
+    const spans = await listItemSpans(t.runtime.store.db, b.workItemId);
+    const approve = spans.filter((s) => s.stepId === b.stepIds[2]);
+    expect(approve.map((s) => [s.name, s.hop, s.capability])).toEqual([
+      ['flowmesh.route', 'route', 'refund.approve'],
+      ['flowmesh.wait', 'wait', 'refund.approve'],
+      ['flowmesh.approval', 'approval', 'refund.approve'],
+    ]);
+    const hop = approve[2];
+    expect(hop && hop.endAt.getTime() - hop.startAt.getTime()).toBe(10 * MIN);
   });
 
   it('computes lead time, flow efficiency and throughput over the finished items', () => {
