@@ -48,7 +48,7 @@ export const spans = pgTable(
 
 /**
  * One row per step visit (an item's stretch at one step), kept up to date with every batch of spans
- * written (store/spans.ts), so the value stream is rebuilt from visits instead of from every span.
+ * written (store/span-writes.ts), so the value stream is rebuilt from visits instead of from every span.
  * `capability` and `first_at` stay null until a hop of the step is stored (agent spans can come first);
  * such rows are not visits yet.
  */
