@@ -49,7 +49,12 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   });
 
   app.use('*', requestId());
-  app.use('*', traceRequests(options.telemetry?.config.disabled ? undefined : options.telemetry?.tracer));
+  // Edge spans (HTTP, MCP tool calls) only when something receives them: the span store keeps hops only.
+  const edgeTracer =
+    options.telemetry && !options.telemetry.config.disabled && options.telemetry.exportsSpans
+      ? options.telemetry.tracer
+      : undefined;
+  app.use('*', traceRequests(edgeTracer));
   app.use('*', limitBody(options.bodyLimit, { streamed: ['/mcp', '/v1/traces'] }));
   app.use('*', requireJsonBody({ except: ['/v1/traces'] }));
   app.use('/v1/*', authMiddleware(auth));
@@ -72,7 +77,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     bodyLimit: options.bodyLimit,
     version: options.version,
     // Tool calls are spans on the runtime's own tracer, beside the hop spans.
-    tracer: options.telemetry?.config.disabled ? undefined : options.telemetry?.tracer,
+    tracer: edgeTracer,
   });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

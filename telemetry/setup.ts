@@ -28,6 +28,12 @@ export interface Telemetry {
   resource: Resource;
   /** For HTTP server spans and anything else the edges trace. */
   tracer: Tracer;
+  /**
+   * Whether finished spans other than hops go anywhere (an OTLP exporter or extra processors). Without
+   * that, the edges' spans (HTTP server spans, MCP tool calls) would be built and dropped, so they are
+   * not built at all.
+   */
+  exportsSpans: boolean;
   hops: HopTracer;
   /** The router's HopRecorder: hop spans plus the item's root span once it ends. */
   recorder: TelemetryHopRecorder;
@@ -103,6 +109,7 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
     config,
     resource,
     tracer,
+    exportsSpans: exportProcessor !== undefined || (deps.spanProcessors?.length ?? 0) > 0,
     hops,
     recorder,
     spanStore,
