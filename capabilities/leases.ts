@@ -97,13 +97,14 @@ async function itemView(db: Database, item: StepWithItem['item'], state?: WorkIt
   return workItemView(state ? { ...item, state } : item, steps);
 }
 
-async function record(core: Core, tx: Database, nodeId: string | null, ok: boolean, now: Date) {
+/** A failure's outcome for the circuit breaker, written with the failure (failures are rare). */
+async function recordFailure(core: Core, tx: Database, nodeId: string | null, now: Date) {
   if (!nodeId) return;
   await recordOutcomes(
     core.store,
     tx,
     nodeId,
-    { successes: ok ? 1 : 0, failures: ok ? 0 : 1 },
+    { successes: 0, failures: 1 },
     now,
     core.router.settings.breakerWindowSeconds,
   );
@@ -117,6 +118,7 @@ export async function completeStep(
   const now = core.clock.now();
   const routed: RoutedStep[] = [];
   let held: StepWithItem | undefined;
+  let succeeded = false;
   const out = await core.store.transaction(async (tx) => {
     held = await holdStep(core, tx, principal, input, now);
     const { step, item } = held;
@@ -188,7 +190,7 @@ export async function completeStep(
       now,
     });
     await insertEvents(core.store, tx, events);
-    await record(core, tx, step.nodeId, true, now);
+    succeeded = true;
     const view = await itemView(
       tx,
       {
@@ -201,6 +203,8 @@ export async function completeStep(
     return { workItem: view, step: view.steps.find((s) => s.id === step.id) ?? stepView(step) };
   });
   if (held) {
+    // Counted after commit, in memory: the node's health row is written in batches.
+    if (succeeded && held.step.nodeId) core.router.outcomes.add(held.step.nodeId, true, now);
     safeRecord(
       core,
       hop(
@@ -259,7 +263,7 @@ export async function failHeldStep(
   };
   const node = nodeRef(core, step.nodeId);
   const hops: HopRecord[] = [hop(item, step, 'work', step.claimedAt ?? now, now, failure.cause, [], node)];
-  await record(core, tx, step.nodeId, false, now);
+  await recordFailure(core, tx, step.nodeId, now);
   if (failure.retryable && step.attempt < maxAttempts) {
     assertStepTransition(step.state, 'queued', step.id);
     await requeueSteps(core.store, tx, [
