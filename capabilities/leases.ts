@@ -22,7 +22,7 @@ import type { Principal } from '../work/principal.js';
 import { rankAt, stepView, workItemView } from '../work/records.js';
 import { assertStepTransition } from '../work/state-machine.js';
 import type { Step, WorkItem } from '../work/work-item.js';
-import { assertActsFor } from './claims.js';
+import { assertHeld, completeUngated, nodeRef } from './completion.js';
 import type { Core } from './core.js';
 import type { HopRecord } from './hooks.js';
 import { policyGate, recordCompletion, rejectItem } from './policy-completion.js';
@@ -37,30 +37,13 @@ export interface LeaseRef {
 /** Locks the step and checks that the caller holds its lease; throws lease_lost otherwise. */
 async function holdStep(core: Core, tx: Database, principal: Principal, ref: LeaseRef, now: Date) {
   const found = await lockStep(core.store, tx, ref.workItemId, ref.stepId);
-  if (!found) {
-    throw new FlowmeshError('not_found', `work item ${ref.workItemId} has no step ${ref.stepId}`);
-  }
-  const { step } = found;
-  if (step.nodeId !== null) assertActsFor(principal, step.nodeId);
-  const live =
-    step.state === 'claimed' &&
-    step.leaseToken === ref.leaseToken &&
-    step.leaseExpiresAt !== null &&
-    step.leaseExpiresAt.getTime() > now.getTime();
-  if (!live) {
-    throw new FlowmeshError(
-      'lease_lost',
-      `the lease on step ${step.id} is not held by this token (the step is ${step.state}, attempt ${step.attempt}); ` +
-        'claim the work again',
-      { details: { state: step.state, attempt: step.attempt } },
-    );
-  }
-  return found;
+  assertHeld(principal, ref, found?.step, now);
+  return found as StepWithItem;
 }
 
-function nodeRef(core: Core, nodeId: string | null) {
-  const node = nodeId ? core.router.registry.node(nodeId) : undefined;
-  return node ? { id: node.id, kind: node.kind } : nodeId ? { id: nodeId, kind: null } : null;
+/** True when the item may follow a value stream: its kind has one (membership is then read once). */
+function mayStream(core: Core, item: StepWithItem['item']): boolean {
+  return core.router.streams?.firstCapability(item.kind) !== undefined;
 }
 
 export async function heartbeatStep(
@@ -115,9 +98,13 @@ export async function completeStep(
   principal: Principal,
   input: LeaseRef & { result: JsonValue | null; confidence?: number | undefined },
 ): Promise<StepOutcome> {
+  // Most completions are not gated by a policy: two statements, no transaction held open.
+  const ungated = await completeUngated(core, principal, input);
+  if (ungated) return ungated;
   const now = core.clock.now();
   const routed: RoutedStep[] = [];
   let held: StepWithItem | undefined;
+  let streamed = false;
   let succeeded = false;
   const out = await core.store.transaction(async (tx) => {
     held = await holdStep(core, tx, principal, input, now);
@@ -127,7 +114,7 @@ export async function completeStep(
     const gate = await policyGate(core, tx, item, step, input.result);
     if (gate.rejected) return rejectItem(core, tx, { item, step, gate, result: input.result, now });
     // A streamed item goes on with its value stream's next step (routed after commit), not done here.
-    const streamed = (await core.router.streams?.follows(tx, item.id)) === true;
+    streamed = mayStream(core, item) && (await core.router.streams?.follows(tx, item.id)) === true;
     await finishStep(core.store, tx, { stepId: step.id, state: 'completed', now, result: input.result });
     const events: NewEvent[] = [
       {
@@ -205,24 +192,29 @@ export async function completeStep(
   if (held) {
     // Counted after commit, in memory: the node's health row is written in batches.
     if (succeeded && held.step.nodeId) core.router.outcomes.add(held.step.nodeId, true, now);
-    safeRecord(
-      core,
-      hop(
-        held.item,
-        held.step,
-        'work',
-        held.step.claimedAt ?? now,
-        now,
-        'completed',
-        [],
-        nodeRef(core, held.step.nodeId),
-      ),
+    const work = hop(
+      held.item,
+      held.step,
+      'work',
+      held.step.claimedAt ?? now,
+      now,
+      'completed',
+      [],
+      nodeRef(core, held.step.nodeId),
     );
+    safeRecord(core, work);
   }
   publishRouted(core, routed);
-  if (held && core.router.streams && (await core.router.streams.follows(core.store.db, held.item.id))) {
+  // A streamed item's membership was read in the transaction; an item of a streamed kind that was
+  // not yet bound to its stream then may have been bound since, so it is read again.
+  const streams = core.router.streams;
+  if (
+    held &&
+    streams &&
+    (streamed || (mayStream(core, held.item) && (await streams.follows(core.store.db, held.item.id))))
+  ) {
     try {
-      await core.router.streams.stepCompleted(held.item, held.step, input.result);
+      await streams.stepCompleted(held.item, held.step, input.result);
     } catch (error) {
       // The completion stands; the stream goes on when the runtime next starts (recovery).
       core.logger.warn('value stream did not go on after a completion', {
