@@ -161,6 +161,7 @@ export async function completeUngated(
     [],
     nodeRef(core, step.nodeId),
   );
+  if (finish) work.itemEnd = { state: 'done', createdAt: item.createdAt, endedAt: now };
   safeRecord(core, work);
   if (read.streamed && core.router.streams) {
     try {

@@ -105,6 +105,7 @@ export async function completeStep(
   const routed: RoutedStep[] = [];
   let held: StepWithItem | undefined;
   let streamed = false;
+  let finished = false;
   let succeeded = false;
   const out = await core.store.transaction(async (tx) => {
     held = await holdStep(core, tx, principal, input, now);
@@ -152,6 +153,7 @@ export async function completeStep(
       );
     }
     if (required.length === 0 && !streamed && gate.mayFinish) {
+      finished = true;
       await updateItem(core.store, tx, {
         id: item.id,
         state: 'done',
@@ -202,6 +204,7 @@ export async function completeStep(
       [],
       nodeRef(core, held.step.nodeId),
     );
+    if (finished) work.itemEnd = { state: 'done', createdAt: held.item.createdAt, endedAt: now };
     safeRecord(core, work);
   }
   publishRouted(core, routed);

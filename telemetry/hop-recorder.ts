@@ -1,10 +1,11 @@
 // The router's HopRecorder, implemented with hop spans. After a hop that can end an item (work,
 // handoff, escalate, route), the item's state is checked off the request path; an item that ended
-// gets its root span (submission → end), which carries the lead time.
+// gets its root span (submission → end), which carries the lead time. A hop that says how its item
+// ended (the completion that closed it knows) needs no check.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
 import type { Logger } from '../work/logger.js';
-import type { HopInput, HopTracer } from './hops.js';
+import type { HopInput, HopTracer, ItemEnd } from './hops.js';
 
 export interface TelemetryHopRecorder {
   record(hop: HopInput): void;
@@ -23,6 +24,13 @@ export function createHopRecorder(deps: {
   let running: Promise<void> = Promise.resolve();
   let scheduled = false;
 
+  const endItem = (end: ItemEnd) => {
+    if (ended.has(end.workItemId)) return;
+    ended.add(end.workItemId);
+    if (ended.size > 50_000) ended.clear();
+    hops.recordItemEnd(end);
+  };
+
   const check = async () => {
     scheduled = false;
     const ids = [...pending].filter((id) => !ended.has(id));
@@ -30,10 +38,7 @@ export function createHopRecorder(deps: {
     if (ids.length === 0) return;
     try {
       for (const item of await findEndedItems(store.db, ids)) {
-        if (ended.has(item.id)) continue;
-        ended.add(item.id);
-        if (ended.size > 50_000) ended.clear();
-        hops.recordItemEnd({
+        endItem({
           workItemId: item.id,
           workItemKind: item.kind,
           traceparent: item.traceparent,
@@ -50,7 +55,14 @@ export function createHopRecorder(deps: {
   return {
     record(hop) {
       hops.record(hop);
-      if (hop.hop !== 'wait') {
+      if (hop.itemEnd) {
+        endItem({
+          workItemId: hop.workItemId,
+          workItemKind: hop.workItemKind,
+          traceparent: hop.traceparent,
+          ...hop.itemEnd,
+        });
+      } else if (hop.hop !== 'wait') {
         pending.add(hop.workItemId);
         if (!scheduled) {
           scheduled = true;
