@@ -4,6 +4,7 @@ import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
 import type { HopRecorder, RouteGuard } from './hooks.js';
 import type { Network } from './network-schema.js';
+import type { NodeOutcomes } from './node-outcomes.js';
 import type { Registry } from './registry.js';
 import type { StreamHook } from './value-streams.js';
 import type { Wakeups } from './wakeups.js';
@@ -38,6 +39,8 @@ export interface Router {
   guard: RouteGuard;
   hops: HopRecorder;
   wakeups: Wakeups;
+  /** Circuit-breaker outcomes, written in batches (the sweeper flushes them before judging nodes). */
+  outcomes: NodeOutcomes;
   settings: RouterSettings;
   /** Value streams (multi-step kinds), when the runtime runs them; set once at start. */
   streams?: StreamHook | undefined;

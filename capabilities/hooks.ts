@@ -104,6 +104,16 @@ export interface HopRecord {
   outcome: string;
   policyIds?: string[];
   attributes?: Record<string, string | number | boolean>;
+  /** Set when the change that made this hop ended the item, so the recorder need not read it back. */
+  itemEnd?: HopItemEnd;
+}
+
+/** How an item ended, as the change that ended it knows it. */
+export interface HopItemEnd {
+  /** done | failed | cancelled | rejected */
+  state: string;
+  createdAt: Date;
+  endedAt: Date;
 }
 
 /** Receives hops after the change that produced them committed. Must not throw or block. */

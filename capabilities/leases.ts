@@ -22,7 +22,7 @@ import type { Principal } from '../work/principal.js';
 import { rankAt, stepView, workItemView } from '../work/records.js';
 import { assertStepTransition } from '../work/state-machine.js';
 import type { Step, WorkItem } from '../work/work-item.js';
-import { assertActsFor } from './claims.js';
+import { assertHeld, completeUngated, nodeRef } from './completion.js';
 import type { Core } from './core.js';
 import type { HopRecord } from './hooks.js';
 import { policyGate, recordCompletion, rejectItem } from './policy-completion.js';
@@ -37,30 +37,13 @@ export interface LeaseRef {
 /** Locks the step and checks that the caller holds its lease; throws lease_lost otherwise. */
 async function holdStep(core: Core, tx: Database, principal: Principal, ref: LeaseRef, now: Date) {
   const found = await lockStep(core.store, tx, ref.workItemId, ref.stepId);
-  if (!found) {
-    throw new FlowmeshError('not_found', `work item ${ref.workItemId} has no step ${ref.stepId}`);
-  }
-  const { step } = found;
-  if (step.nodeId !== null) assertActsFor(principal, step.nodeId);
-  const live =
-    step.state === 'claimed' &&
-    step.leaseToken === ref.leaseToken &&
-    step.leaseExpiresAt !== null &&
-    step.leaseExpiresAt.getTime() > now.getTime();
-  if (!live) {
-    throw new FlowmeshError(
-      'lease_lost',
-      `the lease on step ${step.id} is not held by this token (the step is ${step.state}, attempt ${step.attempt}); ` +
-        'claim the work again',
-      { details: { state: step.state, attempt: step.attempt } },
-    );
-  }
-  return found;
+  assertHeld(principal, ref, found?.step, now);
+  return found as StepWithItem;
 }
 
-function nodeRef(core: Core, nodeId: string | null) {
-  const node = nodeId ? core.router.registry.node(nodeId) : undefined;
-  return node ? { id: node.id, kind: node.kind } : nodeId ? { id: nodeId, kind: null } : null;
+/** True when the item may follow a value stream: its kind has one (membership is then read once). */
+function mayStream(core: Core, item: StepWithItem['item']): boolean {
+  return core.router.streams?.firstStep(item.kind) !== undefined;
 }
 
 export async function heartbeatStep(
@@ -97,13 +80,14 @@ async function itemView(db: Database, item: StepWithItem['item'], state?: WorkIt
   return workItemView(state ? { ...item, state } : item, steps);
 }
 
-async function record(core: Core, tx: Database, nodeId: string | null, ok: boolean, now: Date) {
+/** A failure's outcome for the circuit breaker, written with the failure (failures are rare). */
+async function recordFailure(core: Core, tx: Database, nodeId: string | null, now: Date) {
   if (!nodeId) return;
   await recordOutcomes(
     core.store,
     tx,
     nodeId,
-    { successes: ok ? 1 : 0, failures: ok ? 0 : 1 },
+    { successes: 0, failures: 1 },
     now,
     core.router.settings.breakerWindowSeconds,
   );
@@ -114,9 +98,15 @@ export async function completeStep(
   principal: Principal,
   input: LeaseRef & { result: JsonValue | null; confidence?: number | undefined },
 ): Promise<StepOutcome> {
+  // Most completions are not gated by a policy: two statements, no transaction held open.
+  const ungated = await completeUngated(core, principal, input);
+  if (ungated) return ungated;
   const now = core.clock.now();
   const routed: RoutedStep[] = [];
   let held: StepWithItem | undefined;
+  let streamed = false;
+  let finished = false;
+  let succeeded = false;
   const out = await core.store.transaction(async (tx) => {
     held = await holdStep(core, tx, principal, input, now);
     const { step, item } = held;
@@ -125,7 +115,7 @@ export async function completeStep(
     const gate = await policyGate(core, tx, item, step, input.result);
     if (gate.rejected) return rejectItem(core, tx, { item, step, gate, result: input.result, now });
     // A streamed item goes on with its value stream's next step (routed after commit), not done here.
-    const streamed = (await core.router.streams?.follows(tx, item.id)) === true;
+    streamed = mayStream(core, item) && (await core.router.streams?.follows(tx, item.id)) === true;
     await finishStep(core.store, tx, { stepId: step.id, state: 'completed', now, result: input.result });
     const events: NewEvent[] = [
       {
@@ -161,6 +151,7 @@ export async function completeStep(
       );
     }
     if (required.length === 0 && !streamed && gate.mayFinish) {
+      finished = true;
       await updateItem(core.store, tx, {
         id: item.id,
         state: 'done',
@@ -187,7 +178,7 @@ export async function completeStep(
       now,
     });
     await insertEvents(core.store, tx, events);
-    await record(core, tx, step.nodeId, true, now);
+    succeeded = true;
     const view = await itemView(
       tx,
       {
@@ -200,24 +191,32 @@ export async function completeStep(
     return { workItem: view, step: view.steps.find((s) => s.id === step.id) ?? stepView(step) };
   });
   if (held) {
-    safeRecord(
-      core,
-      hop(
-        held.item,
-        held.step,
-        'work',
-        held.step.claimedAt ?? now,
-        now,
-        'completed',
-        [],
-        nodeRef(core, held.step.nodeId),
-      ),
+    // Counted after commit, in memory: the node's health row is written in batches.
+    if (succeeded && held.step.nodeId) core.router.outcomes.add(held.step.nodeId, true, now);
+    const work = hop(
+      held.item,
+      held.step,
+      'work',
+      held.step.claimedAt ?? now,
+      now,
+      'completed',
+      [],
+      nodeRef(core, held.step.nodeId),
     );
+    if (finished) work.itemEnd = { state: 'done', createdAt: held.item.createdAt, endedAt: now };
+    safeRecord(core, work);
   }
   publishRouted(core, routed);
-  if (held && core.router.streams && (await core.router.streams.follows(core.store.db, held.item.id))) {
+  // A streamed item's membership was read in the transaction; an item of a streamed kind that was
+  // not yet bound to its stream then may have been bound since, so it is read again.
+  const streams = core.router.streams;
+  if (
+    held &&
+    streams &&
+    (streamed || (mayStream(core, held.item) && (await streams.follows(core.store.db, held.item.id))))
+  ) {
     try {
-      await core.router.streams.stepCompleted(held.item, held.step, input.result);
+      await streams.stepCompleted(held.item, held.step, input.result);
     } catch (error) {
       // The completion stands; the stream goes on when the runtime next starts (recovery).
       core.logger.warn('value stream did not go on after a completion', {
@@ -258,7 +257,7 @@ export async function failHeldStep(
   };
   const node = nodeRef(core, step.nodeId);
   const hops: HopRecord[] = [hop(item, step, 'work', step.claimedAt ?? now, now, failure.cause, [], node)];
-  await record(core, tx, step.nodeId, false, now);
+  await recordFailure(core, tx, step.nodeId, now);
   if (failure.retryable && step.attempt < maxAttempts) {
     assertStepTransition(step.state, 'queued', step.id);
     await requeueSteps(core.store, tx, [

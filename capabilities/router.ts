@@ -19,6 +19,7 @@ import {
   type PolicyTrace,
   type RouteGuard,
 } from './hooks.js';
+import { createNodeOutcomes } from './node-outcomes.js';
 import { createRegistry } from './registry.js';
 import { createWakeups } from './wakeups.js';
 
@@ -228,11 +229,17 @@ export function createRouter(deps: {
   guard?: RouteGuard;
   hops?: HopRecorder;
 }): Router {
-  return {
+  const router: Router = {
     registry: createRegistry(deps.network),
     guard: deps.guard ?? allowAllGuard,
     hops: deps.hops ?? noopHopRecorder,
     wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
+    outcomes: createNodeOutcomes({
+      store: deps.store,
+      logger: deps.logger,
+      windowSeconds: () => router.settings.breakerWindowSeconds,
+    }),
     settings: { ...DEFAULT_ROUTER_SETTINGS, ...deps.settings },
   };
+  return router;
 }

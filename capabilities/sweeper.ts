@@ -32,7 +32,9 @@ export async function runSweep(core: Core): Promise<SweepReport> {
     widened: 0,
     rerouted: 0,
   };
-  // Other instances may have changed nodes or the breaker: start from the database's view.
+  // Other instances may have changed nodes or the breaker: start from the database's view, with this
+  // instance's completions counted.
+  await core.router.outcomes.flush();
   await refreshRegistry(core);
   const failures: { held: StepWithItem; result: FailureResult }[] = [];
   const reroutes: RerouteOutcome[] = [];

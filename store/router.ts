@@ -101,28 +101,29 @@ export interface ClaimQuery {
 export async function claimQueued(store: Store, db: Database, q: ClaimQuery): Promise<StepWithItem[]> {
   const caps = q.capabilities.map((c) => c.id);
   const secs = q.capabilities.map((c) => c.leaseSeconds);
-  // flowmesh_claim (migration 0008) locks the node, counts what it holds and claims, in one statement:
-  // run it outside an explicit transaction and it costs one round trip.
-  const steps = await store.rows<Row>(
-    sql`select c.* from flowmesh_claim(${q.nodeId}, ${pgArray(caps)}::text[], ${pgArray(secs)}::int[],
-        ${q.capacity}::int, ${q.max}::int, ${iso(q.now)}::timestamptz) c
-      order by c.rank_at, c.id`,
-    db,
+  // flowmesh_claim_items (migration 0010) locks the node, counts what it holds, claims and reads the
+  // claimed steps' items, in one statement: run outside an explicit transaction it is one round trip.
+  const rows = await store.query<Row>(
+    'select * from flowmesh_claim_items($1, $2::text[], $3::int[], $4::int, $5::int, $6::timestamptz)',
+    [q.nodeId, pgArray(caps), pgArray(secs), q.capacity, q.max, iso(q.now)],
   );
-  if (steps.length === 0) return [];
-  // The items are read by a second statement on purpose. The function is volatile, so its claim sees
-  // steps committed after this statement's snapshot was taken; a join here would use that older
-  // snapshot, miss the item of a step submitted a moment ago, and drop a step that is already claimed.
-  const items = await store.rows<Row>(
-    sql`select ${sql.raw(ITEM_COLUMNS)} from work_items w
-      where w.id = any(${pgArray(steps.map((r) => String(r.work_item_id)))}::uuid[])`,
-    db,
-  );
-  const byId = new Map(items.map((r) => [String(r.w_id), r]));
-  return steps.map((r) => {
-    const item = byId.get(String(r.work_item_id));
-    if (!item) throw new Error(`claimed step ${String(r.id)} has no work item ${String(r.work_item_id)}`);
-    return { step: stepFromRow(r), item: itemFromRow(item, 'w_') };
+  if (rows.length === 0) return [];
+  // The function reads each item in the statement that claimed its step, so it sees it. Should one
+  // still be missing, it is read here rather than dropping a step that is already claimed.
+  const missing = rows.filter((r) => r.w_id === null || r.w_id === undefined);
+  const items = new Map<string, Row>();
+  if (missing.length > 0) {
+    const found = await store.rows<Row>(
+      sql`select ${sql.raw(ITEM_COLUMNS)} from work_items w
+        where w.id = any(${pgArray(missing.map((r) => String(r.s_work_item_id)))}::uuid[])`,
+      db,
+    );
+    for (const r of found) items.set(String(r.w_id), r);
+  }
+  return rows.map((r) => {
+    const item = r.w_id === null || r.w_id === undefined ? items.get(String(r.s_work_item_id)) : r;
+    if (!item) throw new Error(`claimed step ${String(r.s_id)} has no work item ${String(r.s_work_item_id)}`);
+    return { step: stepFromRow(r, 's_'), item: itemFromRow(item, 'w_') };
   });
 }
 

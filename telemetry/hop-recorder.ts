@@ -1,11 +1,12 @@
 // The router's HopRecorder, implemented with hop spans. Work on an approval step becomes an `approval`
 // hop. After a hop that can end an item (work, handoff, escalate, route), or when told an item ended
-// without one (cancelled, its value stream finished), the item's state is checked off the request path; an item that ended
-// gets its root span (submission → end), which carries the lead time.
+// without one (cancelled, its value stream finished), the item's state is checked off the request
+// path; an item that ended gets its root span (submission → end), which carries the lead time. A hop
+// that says how its item ended (the completion that closed it knows) needs no check.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
 import type { Logger } from '../work/logger.js';
-import type { HopInput, HopTracer } from './hops.js';
+import type { HopInput, HopTracer, ItemEnd } from './hops.js';
 
 export interface TelemetryHopRecorder {
   record(hop: HopInput): void;
@@ -37,6 +38,13 @@ export function createHopRecorder(deps: {
   let running: Promise<void> = Promise.resolve();
   let scheduled = false;
 
+  const endItem = (end: ItemEnd) => {
+    if (ended.has(end.workItemId)) return;
+    ended.add(end.workItemId);
+    if (ended.size > 50_000) ended.clear();
+    hops.recordItemEnd(end);
+  };
+
   const check = async () => {
     scheduled = false;
     const ids = [...pending].filter((id) => !ended.has(id));
@@ -44,10 +52,7 @@ export function createHopRecorder(deps: {
     if (ids.length === 0) return;
     try {
       for (const item of await findEndedItems(store.db, ids)) {
-        if (ended.has(item.id)) continue;
-        ended.add(item.id);
-        if (ended.size > 50_000) ended.clear();
-        hops.recordItemEnd({
+        endItem({
           workItemId: item.id,
           workItemKind: item.kind,
           traceparent: item.traceparent,
@@ -74,7 +79,14 @@ export function createHopRecorder(deps: {
       const hop: HopInput =
         input.hop === 'work' && isApproval?.(input.capability) ? { ...input, hop: 'approval' } : input;
       hops.record(hop);
-      if (hop.hop !== 'wait') checkLater(hop.workItemId);
+      if (hop.itemEnd) {
+        endItem({
+          workItemId: hop.workItemId,
+          workItemKind: hop.workItemKind,
+          traceparent: hop.traceparent,
+          ...hop.itemEnd,
+        });
+      } else if (hop.hop !== 'wait') checkLater(hop.workItemId);
     },
     ended: checkLater,
     settle() {

@@ -32,6 +32,8 @@ export interface HopInput {
   outcome: string;
   policyIds?: string[] | undefined;
   attributes?: Record<string, string | number | boolean> | undefined;
+  /** Set when the hop's change ended the item: its root span needs no read of the item. */
+  itemEnd?: Pick<ItemEnd, 'state' | 'createdAt' | 'endedAt'> | undefined;
 }
 
 /** The end of a work item: its root span, from submission to the end state. */

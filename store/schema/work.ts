@@ -65,8 +65,9 @@ export const steps = pgTable(
   },
   (t) => [
     index('steps_work_item_idx').on(t.workItemId, t.seq),
+    // The claim's order (rank_at, then id for ties), so a claim reads the queue's head in index order.
     index('steps_claim_idx')
-      .on(t.capability, t.rankAt)
+      .on(t.capability, t.rankAt, t.id)
       .where(sql`${t.state} = 'queued' and ${t.routing} = 'routable'`),
     index('steps_held_idx').on(t.nodeId).where(sql`${t.state} = 'claimed'`),
     index('steps_lease_idx').on(t.leaseExpiresAt).where(sql`${t.state} = 'claimed'`),

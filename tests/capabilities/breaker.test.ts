@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSweep } from '../../capabilities/sweeper.js';
+import { listHealth } from '../../store/network.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
 import { act, claim, item, network, submit } from './helpers.js';
 
@@ -78,5 +79,25 @@ describe('circuit breaker', () => {
       else await act(t, 'complete', c!, { result: 'ok' });
     }
     expect((await runSweep(t.runtime)).tripped).toEqual([]);
+  });
+
+  it('counts completions in memory and writes them in windows that follow the clock', async () => {
+    t = await createTestRuntime({ network: twoAgents });
+    for (let i = 0; i < 3; i++) {
+      await submit(t, 'doc.translate');
+      await act(t, 'complete', (await claim(t, 'steady'))!, { result: 'ok' });
+    }
+    expect(t.runtime.router.outcomes.pending()).toBe(3);
+    await t.runtime.router.outcomes.flush();
+    expect(t.runtime.router.outcomes.pending()).toBe(0);
+    const health = async () =>
+      (await listHealth(t.runtime.store, t.runtime.store.db)).find((h) => h.nodeId === 'steady');
+    expect(await health()).toMatchObject({ successes: 3, failures: 0, windowStartedAt: t.clock.now() });
+    // Past the window (300 s by default) a new one starts with the next outcome.
+    t.clock.advance(301_000);
+    await submit(t, 'doc.translate');
+    await act(t, 'complete', (await claim(t, 'steady'))!, { result: 'ok' });
+    await t.runtime.router.outcomes.flush();
+    expect(await health()).toMatchObject({ successes: 1, failures: 0, windowStartedAt: t.clock.now() });
   });
 });

@@ -273,6 +273,28 @@ describe('policies in the router', () => {
     expect((await escalations(t, res.body.id)).map((x) => [x.kind, x.severity])).toEqual([['policy', 'low']]);
   });
 
+  it('stores the decision of a completion no rule stopped, with its version, and finishes the item', async () => {
+    const res = await submit(t, { attributes: { amount: 10 }, priority: 100 });
+    const assess = await claim(t, 'refund-agent');
+    const done = await act(t, 'complete', assess!, { result: { decision: 'pay' }, confidence: 0.99 });
+    expect(done.body).toMatchObject({ workItem: { state: 'done', result: { decision: 'pay' } } });
+    const complete = (await decisions(t, res.body.id)).filter((d) => d.hook === 'complete');
+    expect(complete).toEqual([
+      expect.objectContaining({
+        outcome: 'continued',
+        policyVersion: version,
+        stepId: assess!.step.id,
+        details: {
+          capability: 'refund.assess',
+          confidence: 0.99,
+          required: [],
+          escalations: [],
+          failures: [],
+        },
+      }),
+    ]);
+  });
+
   it('stores a new route decision when a network change re-routes a step', async () => {
     const res = await submit(t, { kind: 'support', capability: 'kb.answer', attributes: { pii: true } });
     const away = await t.request('POST', '/v1/nodes/support-team/availability', {
