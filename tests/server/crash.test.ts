@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { inheritedEnvironment } from '../support/child-process.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/database.js';
 
 const ADMIN = 'crash-test-admin-key-0123456789';
@@ -19,7 +20,7 @@ interface Running {
 function start(env: Record<string, string>): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/node.ts'], {
     env: {
-      ...process.env,
+      ...inheritedEnvironment(),
       DATABASE_URL: '',
       ...env,
       PORT: '0',
