@@ -75,6 +75,7 @@ export async function claimNow(core: Core, node: NodeState, max: number): Promis
     now,
   });
   for (const c of claimed) {
+    core.router.claimed.remember(c);
     safeRecord(core, hop(c.item, c.step, 'wait', c.step.queuedAt, now, 'claimed', [], node));
   }
   return claimed;

@@ -61,22 +61,37 @@ export interface CompletionWrite {
   finishItem: { result: unknown } | undefined;
   events: readonly NewEvent[];
   decision: DecisionRecord | undefined;
+  /**
+   * The caller decided from the claim it made instead of reading the item: the write then also
+   * requires that the item has no policy requirement and follows no value stream (what the read
+   * would have checked), and returns the item's steps.
+   */
+  unread?: boolean;
 }
+
+export type CompletionWritten =
+  | { written: false }
+  /** `steps`: with `unread`, the item's steps as they were before this write. */
+  | { written: true; steps: StepRecord[] | undefined };
 
 /**
  * Completes a held step in one statement: every part runs only if the step is still claimed under
  * this lease token and the lease has not run out (checked on the row as it is when the update takes
  * its lock), so a lost lease changes nothing. Returns false then.
  */
-export async function writeCompletion(store: Store, w: CompletionWrite): Promise<boolean> {
+export async function writeCompletion(store: Store, w: CompletionWrite): Promise<CompletionWritten> {
   const p = new Params();
   const now = p.add(w.now.toISOString(), 'timestamptz');
   const item = p.add(w.workItemId, 'uuid');
+  const unread = w.unread
+    ? `and not exists (select 1 from policy_requirements r where r.work_item_id = ${item})
+        and not exists (select 1 from stream_steps b where b.work_item_id = ${item})`
+    : '';
   let text = `with s as (
       update steps set state = 'completed', finished_at = ${now}, lease_token = null, lease_expires_at = null,
         result = ${p.add(json(w.result), 'jsonb')}
       where id = ${p.add(w.stepId, 'uuid')} and work_item_id = ${item} and state = 'claimed'
-        and lease_token = ${p.add(w.leaseToken, 'uuid')} and lease_expires_at > ${now}
+        and lease_token = ${p.add(w.leaseToken, 'uuid')} and lease_expires_at > ${now} ${unread}
       returning id
     )`;
   if (w.finishItem) {
@@ -107,6 +122,16 @@ export async function writeCompletion(store: Store, w: CompletionWrite): Promise
       where exists (select 1 from s)
     )`;
   }
-  const rows = await store.query<{ n: number }>(`${text}\n    select count(*)::int as n from s`, p.list);
-  return Number(rows[0]?.n ?? 0) > 0;
+  if (!w.unread) {
+    const rows = await store.query<{ n: number }>(`${text}\n    select count(*)::int as n from s`, p.list);
+    return Number(rows[0]?.n ?? 0) > 0 ? { written: true, steps: undefined } : { written: false };
+  }
+  // The steps as this statement's snapshot has them: the step just completed still shows as claimed.
+  const rows = await store.query<Row>(
+    `${text}\n    select st.*, (select count(*)::int from s) as f_written from steps st
+      where st.work_item_id = ${item} order by st.seq`,
+    p.list,
+  );
+  if (Number(rows[0]?.f_written ?? 0) === 0) return { written: false };
+  return { written: true, steps: rows.map((r) => stepFromRow(r)) };
 }
