@@ -1,7 +1,7 @@
 // The router's HopRecorder, implemented with hop spans. After a hop that can end an item (work,
-// handoff, escalate, route), the item's state is checked off the request path; an item that ended
-// gets its root span (submission → end), which carries the lead time. A hop that says how its item
-// ended (the completion that closed it knows) needs no check.
+// handoff, escalate, a route that found no node), the item's state is checked off the request path;
+// an item that ended gets its root span (submission → end), which carries the lead time. A hop that
+// says how its item ended (the completion that closed it knows) needs no check.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
 import type { Logger } from '../work/logger.js';
@@ -62,7 +62,8 @@ export function createHopRecorder(deps: {
           traceparent: hop.traceparent,
           ...hop.itemEnd,
         });
-      } else if (hop.hop !== 'wait') {
+      } else if (hop.hop !== 'wait' && !(hop.hop === 'route' && hop.outcome === 'routed')) {
+        // A wait or a routed step leaves its item open: only the other hops may have ended it.
         pending.add(hop.workItemId);
         if (!scheduled) {
           scheduled = true;
