@@ -179,7 +179,7 @@ async function decideAndWrite(
     leaseExpiresAt: null,
     result: input.result,
   };
-  const steps = read?.steps ?? written.steps ?? [step];
+  const steps = read?.steps ?? written.steps;
   const view = workItemView(
     finish ? { ...item, state: 'done', result: input.result, updatedAt: now } : { ...item, updatedAt: now },
     steps.map((s) => (s.id === step.id ? done : s)),
