@@ -81,6 +81,9 @@ export async function claimNow(core: Core, node: NodeState, max: number): Promis
   return claimed;
 }
 
+/** Why a claim stops listening for wake-ups (the signal's reason; nobody reads it). */
+const STOP_LISTENING = 'claim answered';
+
 export async function claimSteps(core: Core, principal: Principal, input: ClaimInput): Promise<Claim[]> {
   const node = requireNode(core, input.nodeId);
   assertActsFor(principal, node.id);
@@ -96,7 +99,7 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
     const left = deadline - performance.now();
     // Listen before looking, so work queued between the look and the wait still wakes us.
     const stop = new AbortController();
-    const onAbort = () => stop.abort();
+    const onAbort = () => stop.abort(STOP_LISTENING);
     input.signal?.addEventListener('abort', onAbort);
     const woken =
       left > 0 && !input.signal?.aborted
@@ -109,7 +112,8 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
       if (claimed.length > 0 || !woken) return claimed.map(claimView);
       await woken;
     } finally {
-      stop.abort();
+      // A reason of our own: without one, abort() builds a DOMException (and its stack) every claim.
+      stop.abort(STOP_LISTENING);
       input.signal?.removeEventListener('abort', onAbort);
     }
     if (input.signal?.aborted) return [];
