@@ -75,10 +75,14 @@ export async function claimNow(core: Core, node: NodeState, max: number): Promis
     now,
   });
   for (const c of claimed) {
+    core.router.claimed.remember(c);
     safeRecord(core, hop(c.item, c.step, 'wait', c.step.queuedAt, now, 'claimed', [], node));
   }
   return claimed;
 }
+
+/** Why a claim stops listening for wake-ups (the signal's reason; nobody reads it). */
+const STOP_LISTENING = 'claim answered';
 
 export async function claimSteps(core: Core, principal: Principal, input: ClaimInput): Promise<Claim[]> {
   const node = requireNode(core, input.nodeId);
@@ -95,7 +99,7 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
     const left = deadline - performance.now();
     // Listen before looking, so work queued between the look and the wait still wakes us.
     const stop = new AbortController();
-    const onAbort = () => stop.abort();
+    const onAbort = () => stop.abort(STOP_LISTENING);
     input.signal?.addEventListener('abort', onAbort);
     const woken =
       left > 0 && !input.signal?.aborted
@@ -108,7 +112,8 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
       if (claimed.length > 0 || !woken) return claimed.map(claimView);
       await woken;
     } finally {
-      stop.abort();
+      // A reason of our own: without one, abort() builds a DOMException (and its stack) every claim.
+      stop.abort(STOP_LISTENING);
       input.signal?.removeEventListener('abort', onAbort);
     }
     if (input.signal?.aborted) return [];

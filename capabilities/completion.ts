@@ -1,15 +1,15 @@
-// The common completion in two statements: read the item and its steps, decide in memory, then write
-// the step, its events, the policy decision and (for the last step) the item in one statement fenced
-// by the lease. Completions that policies gate (a required step, a new requirement, an escalation)
+// The common completion: decide in memory, then write the step, its events, the policy decision and
+// (for the last step) the item in one statement fenced by the lease. A claim this instance made is
+// decided from what the claim read (one statement); any other first reads the item and its steps. Completions that policies gate (a required step, a new requirement, an escalation)
 // take the locked path in leases.ts instead, which this file hands back to by returning undefined.
-import { readItemForCompletion, writeCompletion } from '../store/completion.js';
+import { type ItemForCompletion, readItemForCompletion, writeCompletion } from '../store/completion.js';
 import type { DecisionRecord } from '../work/decision.js';
 import { FlowmeshError } from '../work/errors.js';
 import type { NewEvent } from '../work/events.js';
 import { uuidv7 } from '../work/ids.js';
 import type { JsonValue } from '../work/json.js';
 import type { Principal } from '../work/principal.js';
-import { type StepRecord, workItemView } from '../work/records.js';
+import { type StepRecord, type WorkItemRecord, workItemView } from '../work/records.js';
 import { assertStepTransition } from '../work/state-machine.js';
 import type { Step, WorkItem } from '../work/work-item.js';
 import { assertActsFor } from './claims.js';
@@ -59,22 +59,53 @@ export function nodeRef(
   return node ? { id: node.id, kind: node.kind } : nodeId ? { id: nodeId, kind: null } : null;
 }
 
+/** True when the item may follow a value stream: its kind has one (membership is then read once). */
+export function mayStream(core: Core, item: WorkItemRecord): boolean {
+  return core.router.streams?.firstStep(item.kind) !== undefined;
+}
+
+type Outcome = { workItem: WorkItem; step: Step };
+
 /**
  * Completes the step when no policy gates it. Undefined when the locked path must decide: the item
  * has policy requirements, policies require a step or raise an escalation, or the lease changed
- * between the read and the write (the locked path then reports it, having changed nothing).
+ * before the write (the locked path then reports it, having changed nothing).
  */
 export async function completeUngated(
   core: Core,
   principal: Principal,
   input: CompleteInput,
-): Promise<{ workItem: WorkItem; step: Step } | undefined> {
+): Promise<Outcome | undefined> {
   const now = core.clock.now();
+  // A claim this instance made: its step and item are in memory, so the write is the only statement.
+  const claimed = core.router.claimed.take(input.stepId, input.leaseToken);
+  if (claimed && claimed.item.id === input.workItemId && !mayStream(core, claimed.item)) {
+    if (claimed.step.nodeId !== null) assertActsFor(principal, claimed.step.nodeId);
+    const out = await decideAndWrite(core, input, claimed.item, claimed.step, undefined, now);
+    if (out === 'gated') return undefined;
+    if (out !== 'lost') return out;
+    // Lost, or the item gained a requirement or a stream: read it and decide again.
+  }
   const read = await readItemForCompletion(core.store, input.workItemId);
   const step = read?.steps.find((s) => s.id === input.stepId);
   assertHeld(principal, input, step, now);
   if (!read || read.hasRequirements) return undefined;
-  const { item } = read;
+  const out = await decideAndWrite(core, input, read.item, step, read, now);
+  return typeof out === 'string' ? undefined : out;
+}
+
+/**
+ * Evaluates the completion policies and, when they let the step simply complete, writes it.
+ * `read`: what was read of the item; undefined when deciding from this instance's claim.
+ */
+async function decideAndWrite(
+  core: Core,
+  input: CompleteInput,
+  item: WorkItemRecord,
+  step: StepRecord,
+  read: ItemForCompletion | undefined,
+  now: Date,
+): Promise<Outcome | 'gated' | 'lost'> {
   assertStepTransition(step.state, 'completed', step.id);
   const node = step.nodeId ? core.router.registry.node(step.nodeId) : undefined;
   const verdict = core.router.guard.onComplete(item, step, input.result, {
@@ -82,10 +113,11 @@ export async function completeUngated(
     confidence: input.confidence,
   });
   const policy = verdict.policy;
-  if (verdict.required.length > 0 || (policy?.escalations.length ?? 0) > 0) return undefined;
+  if (verdict.required.length > 0 || (policy?.escalations.length ?? 0) > 0) return 'gated';
 
   // A streamed item goes on with its value stream's next step; otherwise this step was its last.
-  const finish = !read.streamed;
+  const streamed = read?.streamed === true;
+  const finish = !streamed;
   const events: NewEvent[] = [
     {
       workItemId: item.id,
@@ -135,8 +167,9 @@ export async function completeUngated(
     finishItem: finish ? { result: input.result } : undefined,
     events,
     decision,
+    unread: read === undefined,
   });
-  if (!written) return undefined;
+  if (!written.written) return 'lost';
 
   const done: StepRecord = {
     ...step,
@@ -146,9 +179,10 @@ export async function completeUngated(
     leaseExpiresAt: null,
     result: input.result,
   };
+  const steps = read?.steps ?? written.steps;
   const view = workItemView(
     finish ? { ...item, state: 'done', result: input.result, updatedAt: now } : { ...item, updatedAt: now },
-    read.steps.map((s) => (s.id === step.id ? done : s)),
+    steps.map((s) => (s.id === step.id ? done : s)),
   );
   if (step.nodeId) core.router.outcomes.add(step.nodeId, true, now);
   const work = hop(
@@ -163,7 +197,7 @@ export async function completeUngated(
   );
   if (finish) work.itemEnd = { state: 'done', createdAt: item.createdAt, endedAt: now };
   safeRecord(core, work);
-  if (read.streamed && core.router.streams) {
+  if (streamed && core.router.streams) {
     try {
       await core.router.streams.stepCompleted(item, step, input.result);
     } catch (error) {

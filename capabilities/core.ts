@@ -2,6 +2,7 @@
 import type { Store } from '../store/database.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
+import type { ClaimedSteps } from './claimed-steps.js';
 import type { HopRecorder, RouteGuard } from './hooks.js';
 import type { Network } from './network-schema.js';
 import type { NodeOutcomes } from './node-outcomes.js';
@@ -39,6 +40,8 @@ export interface Router {
   guard: RouteGuard;
   hops: HopRecorder;
   wakeups: Wakeups;
+  /** Claims this instance handed out, so their completions need not read the item first. */
+  claimed: ClaimedSteps;
   /** Circuit-breaker outcomes, written in batches (the sweeper flushes them before judging nodes). */
   outcomes: NodeOutcomes;
   settings: RouterSettings;

@@ -22,7 +22,7 @@ import type { Principal } from '../work/principal.js';
 import { rankAt, stepView, workItemView } from '../work/records.js';
 import { assertStepTransition } from '../work/state-machine.js';
 import type { Step, WorkItem } from '../work/work-item.js';
-import { assertHeld, completeUngated, nodeRef } from './completion.js';
+import { assertHeld, completeUngated, mayStream, nodeRef } from './completion.js';
 import type { Core } from './core.js';
 import type { HopRecord } from './hooks.js';
 import { policyGate, recordCompletion, rejectItem } from './policy-completion.js';
@@ -39,11 +39,6 @@ async function holdStep(core: Core, tx: Database, principal: Principal, ref: Lea
   const found = await lockStep(core.store, tx, ref.workItemId, ref.stepId);
   assertHeld(principal, ref, found?.step, now);
   return found as StepWithItem;
-}
-
-/** True when the item may follow a value stream: its kind has one (membership is then read once). */
-function mayStream(core: Core, item: StepWithItem['item']): boolean {
-  return core.router.streams?.firstStep(item.kind) !== undefined;
 }
 
 export async function heartbeatStep(
@@ -303,6 +298,7 @@ export async function failHeldStep(
 
 /** After commit: hops, and wake claimers when the step went back to its queue. */
 export function publishFailure(core: Core, held: StepWithItem, result: FailureResult): void {
+  core.router.claimed.forget(held.step.id);
   for (const h of result.hops) safeRecord(core, h);
   if (result.requeued) core.router.wakeups.queued([held.step.capability]);
 }
@@ -381,6 +377,7 @@ export async function handoffStep(
     };
   });
   if (held) {
+    core.router.claimed.forget(held.step.id);
     safeRecord(
       core,
       hop(

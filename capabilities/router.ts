@@ -9,6 +9,7 @@ import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../
 import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import { newStep, stepQueuedEvent } from '../work/submission.js';
+import { createClaimedSteps } from './claimed-steps.js';
 import { type Core, DEFAULT_ROUTER_SETTINGS, type Router, type RouterSettings } from './core.js';
 import { computeEligibility, type Eligibility } from './eligibility.js';
 import {
@@ -234,6 +235,7 @@ export function createRouter(deps: {
     guard: deps.guard ?? allowAllGuard,
     hops: deps.hops ?? noopHopRecorder,
     wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
+    claimed: createClaimedSteps(),
     outcomes: createNodeOutcomes({
       store: deps.store,
       logger: deps.logger,

@@ -1,20 +1,11 @@
 // Queries of the common completion: read the item with its steps (one statement), then finish the
-// step, log its events and decision and close the item in one fenced statement, which changes
-// nothing unless the lease still holds. Hand-written SQL sent straight to the driver: a hot path.
+// step, log its events and decision and close the item in one call of flowmesh_complete, which
+// changes nothing unless the lease still holds. Hand-written SQL sent straight to the driver.
 import type { DecisionRecord } from '../work/decision.js';
 import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { Store } from './database.js';
-import { ITEM_COLUMNS, itemFromRow, pgArray, type Row, stepFromRow } from './rows.js';
-
-/** Positional parameters: `p.add(value, 'uuid')` appends the value and returns `$n::uuid`. */
-class Params {
-  readonly list: unknown[] = [];
-  add(value: unknown, cast?: string): string {
-    this.list.push(value);
-    return cast ? `$${this.list.length}::${cast}` : `$${this.list.length}`;
-  }
-}
+import { ITEM_COLUMNS, itemFromRow, type Row, stepFromRow } from './rows.js';
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
@@ -61,52 +52,63 @@ export interface CompletionWrite {
   finishItem: { result: unknown } | undefined;
   events: readonly NewEvent[];
   decision: DecisionRecord | undefined;
+  /**
+   * The caller decided from the claim it made instead of reading the item: the write then also
+   * requires that the item has no policy requirement and follows no value stream (what the read
+   * would have checked), and returns all the item's steps.
+   */
+  unread?: boolean;
 }
 
+export type CompletionWritten =
+  | { written: false }
+  /** `steps`: after the write; with `unread` every step of the item, else the completed one. */
+  | { written: true; steps: StepRecord[] };
+
+const WRITE = `select * from flowmesh_complete($1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $5::jsonb,
+  $6::boolean, $7::jsonb, $8::jsonb, $9::jsonb, $10::boolean)`;
+
 /**
- * Completes a held step in one statement: every part runs only if the step is still claimed under
- * this lease token and the lease has not run out (checked on the row as it is when the update takes
- * its lock), so a lost lease changes nothing. Returns false then.
+ * Completes a held step in one call of flowmesh_complete (migration 0011): nothing changes unless
+ * the step is still claimed under this lease token and the lease has not run out (checked on the
+ * row as the update locks it), so a lost lease changes nothing; `written` is false then.
  */
-export async function writeCompletion(store: Store, w: CompletionWrite): Promise<boolean> {
-  const p = new Params();
-  const now = p.add(w.now.toISOString(), 'timestamptz');
-  const item = p.add(w.workItemId, 'uuid');
-  let text = `with s as (
-      update steps set state = 'completed', finished_at = ${now}, lease_token = null, lease_expires_at = null,
-        result = ${p.add(json(w.result), 'jsonb')}
-      where id = ${p.add(w.stepId, 'uuid')} and work_item_id = ${item} and state = 'claimed'
-        and lease_token = ${p.add(w.leaseToken, 'uuid')} and lease_expires_at > ${now}
-      returning id
-    )`;
-  if (w.finishItem) {
-    text += `, w as (
-      update work_items set state = 'done', updated_at = ${now},
-        result = coalesce(${p.add(json(w.finishItem.result), 'jsonb')}, result)
-      where id = ${item} and state = 'open' and exists (select 1 from s)
-    )`;
-  }
-  if (w.events.length > 0) {
-    const values = w.events.map(
-      (e) =>
-        `(${p.add(e.workItemId, 'uuid')}, ${p.add(e.stepId, 'uuid')}, ${p.add(e.type)}, ${p.add(JSON.stringify(e.data), 'jsonb')}, ${p.add(e.at.toISOString(), 'timestamptz')})`,
-    );
-    text += `, e as (
-      insert into events (work_item_id, step_id, type, data, at)
-      select v.* from (values ${values.join(', ')}) as v(work_item_id, step_id, type, data, at)
-      where exists (select 1 from s)
-    )`;
-  }
+export async function writeCompletion(store: Store, w: CompletionWrite): Promise<CompletionWritten> {
+  const events = w.events.map((e) => ({
+    work_item_id: e.workItemId,
+    step_id: e.stepId,
+    type: e.type,
+    data: e.data,
+    at: e.at.toISOString(),
+  }));
   const d = w.decision;
-  if (d) {
-    text += `, d as (
-      insert into decisions (id, work_item_id, step_id, hook, outcome, policy_version, rule_ids, details, at)
-      select ${p.add(d.id, 'uuid')}, ${p.add(d.workItemId, 'uuid')}, ${p.add(d.stepId, 'uuid')}, ${p.add(d.hook)},
-        ${p.add(d.outcome)}, ${p.add(d.policyVersion)}, ${p.add(pgArray(d.ruleIds), 'text[]')},
-        ${p.add(JSON.stringify(d.details), 'jsonb')}, ${p.add(d.at.toISOString(), 'timestamptz')}
-      where exists (select 1 from s)
-    )`;
-  }
-  const rows = await store.query<{ n: number }>(`${text}\n    select count(*)::int as n from s`, p.list);
-  return Number(rows[0]?.n ?? 0) > 0;
+  const decisions = d
+    ? [
+        {
+          id: d.id,
+          work_item_id: d.workItemId,
+          step_id: d.stepId,
+          hook: d.hook,
+          outcome: d.outcome,
+          policy_version: d.policyVersion,
+          rule_ids: d.ruleIds,
+          details: d.details,
+          at: d.at.toISOString(),
+        },
+      ]
+    : [];
+  const rows = await store.query<Row>(WRITE, [
+    w.workItemId,
+    w.stepId,
+    w.leaseToken,
+    w.now.toISOString(),
+    json(w.result),
+    w.finishItem !== undefined,
+    json(w.finishItem?.result),
+    JSON.stringify(events),
+    JSON.stringify(decisions),
+    w.unread === true,
+  ]);
+  if (rows.length === 0) return { written: false };
+  return { written: true, steps: rows.map((r) => stepFromRow(r)) };
 }

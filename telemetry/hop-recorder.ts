@@ -1,8 +1,8 @@
 // The router's HopRecorder, implemented with hop spans. Work on an approval step becomes an `approval`
-// hop. After a hop that can end an item (work, handoff, escalate, route), or when told an item ended
-// without one (cancelled, its value stream finished), the item's state is checked off the request
-// path; an item that ended gets its root span (submission → end), which carries the lead time. A hop
-// that says how its item ended (the completion that closed it knows) needs no check.
+// hop. After a hop that can end an item (work, handoff, escalate, a route that found no node), or when
+// told an item ended without one (cancelled, its value stream finished), the item's state is checked
+// off the request path; an item that ended gets its root span (submission → end), which carries the
+// lead time. A hop that says how its item ended (the completion that closed it knows) needs no check.
 import type { Store } from '../store/database.js';
 import { findEndedItems } from '../store/spans.js';
 import type { Logger } from '../work/logger.js';
@@ -86,7 +86,10 @@ export function createHopRecorder(deps: {
           traceparent: hop.traceparent,
           ...hop.itemEnd,
         });
-      } else if (hop.hop !== 'wait') checkLater(hop.workItemId);
+      } else if (hop.hop !== 'wait' && !(hop.hop === 'route' && hop.outcome === 'routed')) {
+        // A wait or a routed step leaves its item open: only the other hops may have ended it.
+        checkLater(hop.workItemId);
+      }
     },
     ended: checkLater,
     settle() {

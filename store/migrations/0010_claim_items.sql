@@ -24,7 +24,7 @@ CREATE OR REPLACE FUNCTION flowmesh_claim_items(
 ) LANGUAGE plpgsql VOLATILE
 -- Plan once per session: the plans do not depend on the arguments, and planning each call anew (the
 -- default for the first calls and whenever a custom plan looks cheaper) cost as much as running it.
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   v_free int;
 BEGIN
@@ -65,5 +65,52 @@ BEGIN
     w.traceparent, w.created_by, w.created_at, w.updated_at
   FROM claimed c LEFT JOIN work_items w ON w.id = c.work_item_id
   ORDER BY c.rank_at, c.id;
+END
+$$;
+--> statement-breakpoint
+-- A completion in one call (capabilities/completion.ts decides, this writes): finish the step if the
+-- caller still holds its live lease, close the item when this was its last step, and log the events
+-- and the policy decisions in the same transaction. With p_unread (the caller decided from its claim
+-- without reading the item) the item must also have no policy requirement and no value-stream
+-- binding. Returns nothing when nothing changed (the lease is gone, or the item needs the locked
+-- path); otherwise the item's steps after the change (all of them with p_unread, else this one).
+-- Plans are generic and never sequential scans: the queue tables' statistics are often wrong (empty
+-- when last analyzed, thousands of rows a minute later), and a plan made then would stay for the
+-- session.
+CREATE OR REPLACE FUNCTION flowmesh_complete(
+  p_item uuid, p_step uuid, p_token uuid, p_now timestamptz, p_result jsonb, p_finish boolean,
+  p_item_result jsonb, p_events jsonb, p_decisions jsonb, p_unread boolean
+) RETURNS SETOF steps LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+BEGIN
+  UPDATE steps SET state = 'completed', finished_at = p_now, lease_token = NULL, lease_expires_at = NULL,
+    result = p_result
+  WHERE id = p_step AND work_item_id = p_item AND state = 'claimed' AND lease_token = p_token
+    AND lease_expires_at > p_now
+    AND (NOT p_unread OR (
+      NOT EXISTS (SELECT 1 FROM policy_requirements r WHERE r.work_item_id = p_item)
+      AND NOT EXISTS (SELECT 1 FROM stream_steps b WHERE b.work_item_id = p_item)));
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF p_finish THEN
+    UPDATE work_items SET state = 'done', updated_at = p_now, result = coalesce(p_item_result, result)
+    WHERE id = p_item AND state = 'open';
+  END IF;
+  INSERT INTO events (work_item_id, step_id, type, data, at)
+  SELECT (x.v->>'work_item_id')::uuid, (x.v->>'step_id')::uuid, x.v->>'type', x.v->'data',
+    (x.v->>'at')::timestamptz
+  FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(v, n)
+  ORDER BY x.n;
+  INSERT INTO decisions (id, work_item_id, step_id, hook, outcome, policy_version, rule_ids, details, at)
+  SELECT (x.v->>'id')::uuid, (x.v->>'work_item_id')::uuid, (x.v->>'step_id')::uuid, x.v->>'hook',
+    x.v->>'outcome', x.v->>'policy_version', ARRAY(SELECT jsonb_array_elements_text(x.v->'rule_ids')),
+    x.v->'details', (x.v->>'at')::timestamptz
+  FROM jsonb_array_elements(p_decisions) AS x(v);
+  IF p_unread THEN
+    RETURN QUERY SELECT * FROM steps WHERE work_item_id = p_item ORDER BY seq;
+  ELSE
+    RETURN QUERY SELECT * FROM steps WHERE id = p_step;
+  END IF;
 END
 $$;
