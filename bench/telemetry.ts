@@ -9,7 +9,9 @@ import { rebuildStepVisits } from '../store/span-writes.js';
 import { getValueStream } from '../telemetry/service.js';
 import { type Db, listen, prepareDatabase } from './support.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Rounds of each side, and seconds per round, of the tracing on/off comparison. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const WORKERS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ITEMS_PG = Number(process.env.BENCH_VALUE_STREAM_ITEMS ?? 100_000);
@@ -94,38 +96,87 @@ async function workLoop(url: string, seconds: number): Promise<number> {
   return done;
 }
 
-async function throughput(db: Db, tracing: boolean): Promise<number> {
+interface LoopServer {
+  url: string;
+  /** Stores and exports what the round recorded (a no-op with tracing off). */
+  flush(): Promise<void>;
+  report(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A runtime serving the loop on a database of its own, with tracing on or off. */
+async function startLoopServer(db: Db, tracing: boolean): Promise<LoopServer> {
   const database = await prepareDatabase(db, 'tel');
   const receiver = await startReceiver();
-  let runtime: Runtime | undefined;
-  try {
-    const config = parseConfig({
-      DATABASE_URL: undefined,
-      ...database.env,
-      FLOWMESH_ADMIN_KEY: ADMIN_KEY,
-      FLOWMESH_LOG_LEVEL: 'silent',
-      ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } : { OTEL_SDK_DISABLED: 'true' }),
-    });
-    runtime = await createRuntime(config, { network, policies: [] });
-    if (!tracing) runtime.router.hops = noopHopRecorder;
-    const server = await listen(runtime);
-    try {
-      await workLoop(server.url, WARMUP_SECONDS);
-      const loops = (await workLoop(server.url, SECONDS)) / SECONDS;
+  const config = parseConfig({
+    DATABASE_URL: undefined,
+    ...database.env,
+    FLOWMESH_ADMIN_KEY: ADMIN_KEY,
+    FLOWMESH_LOG_LEVEL: 'silent',
+    ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } : { OTEL_SDK_DISABLED: 'true' }),
+  });
+  const runtime = await createRuntime(config, { network, policies: [] });
+  if (!tracing) runtime.router.hops = noopHopRecorder;
+  const server = await listen(runtime);
+  return {
+    url: server.url,
+    flush: () => (tracing ? runtime.telemetry.forceFlush() : Promise.resolve()),
+    async report() {
+      if (!tracing) return;
       await runtime.telemetry.forceFlush();
-      if (tracing) {
-        const stored = await runtime.store.rows<{ n: number | string }>(sql`select count(*) as n from spans`);
-        print(db, 'tracing_on_spans_stored', Number(stored[0]?.n ?? 0));
-        print(db, 'tracing_on_otlp_requests', receiver.requests());
-      }
-      return loops;
-    } finally {
+      const stored = await runtime.store.rows<{ n: number | string }>(sql`select count(*) as n from spans`);
+      print(db, 'tracing_on_spans_stored', Number(stored[0]?.n ?? 0));
+      print(db, 'tracing_on_otlp_requests', receiver.requests());
+    },
+    async close() {
       await server.close();
+      await runtime.close();
+      await receiver.close();
+      await database.cleanup();
+    },
+  };
+}
+
+/**
+ * Tracing on against off, measured in alternating rounds (off, on, on, off, …) on two runtimes that
+ * run side by side, so a change in the machine's speed during the run (other load, a neighbour on the
+ * same host) falls on both alike. An `on` round includes storing and exporting what it recorded.
+ */
+async function tracingLoss(db: Db): Promise<void> {
+  const off = await startLoopServer(db, false);
+  const on = await startLoopServer(db, true);
+  try {
+    await workLoop(off.url, WARMUP_SECONDS);
+    await workLoop(on.url, WARMUP_SECONDS);
+    await on.flush();
+    const total = { off: { loops: 0, ms: 0 }, on: { loops: 0, ms: 0 } };
+    const roundLosses: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rates: Record<'off' | 'on', number> = { off: 0, on: 0 };
+      for (const which of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        const target = which === 'on' ? on : off;
+        const t0 = performance.now();
+        const loops = await workLoop(target.url, ROUND_SECONDS);
+        await target.flush();
+        const ms = performance.now() - t0;
+        total[which].loops += loops;
+        total[which].ms += ms;
+        rates[which] = loops / ms;
+      }
+      roundLosses.push(Math.round(((rates.off - rates.on) / rates.off) * 1000) / 10);
     }
+    const offRate = (total.off.loops / total.off.ms) * 1000;
+    const onRate = (total.on.loops / total.on.ms) * 1000;
+    await on.report();
+    print(db, 'loops_per_s_tracing_off', offRate);
+    print(db, 'loops_per_s_tracing_on', onRate);
+    print(db, 'tracing_loss_pct', ((offRate - onRate) / offRate) * 100, {
+      rounds: roundLosses,
+      roundSeconds: ROUND_SECONDS,
+    });
   } finally {
-    await runtime?.close();
-    await receiver.close();
-    await database.cleanup();
+    await on.close();
+    await off.close();
   }
 }
 
@@ -279,11 +330,7 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'hops,loop,rebuild').split(','
 async function bench(db: Db): Promise<void> {
   if (PARTS.has('hops')) await hopCost(db);
   if (PARTS.has('loop')) {
-    const off = await throughput(db, false);
-    const on = await throughput(db, true);
-    print(db, 'loops_per_s_tracing_off', off);
-    print(db, 'loops_per_s_tracing_on', on);
-    print(db, 'tracing_loss_pct', ((off - on) / off) * 100);
+    await tracingLoss(db);
   }
   if (PARTS.has('rebuild')) await rebuild(db, db === 'postgres' ? ITEMS_PG : ITEMS_PGLITE);
 }

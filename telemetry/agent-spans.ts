@@ -4,9 +4,9 @@
 import type { Store } from '../store/database.js';
 import { findWorkItemByTrace, listItemSteps, listTraceSpans } from '../store/spans.js';
 import { parseTraceparent } from '../work/ids.js';
+import { stepSpanId } from '../work/trace-context.js';
 import { ATTR } from './attributes.js';
 import type { DecodedSpan } from './otlp-decode.js';
-import { stepSpanId } from './span-ids.js';
 import type { SpanRow } from './span-row.js';
 import type { SpanStoreWriter } from './span-store.js';
 

@@ -19,9 +19,8 @@ import { type ApprovalRule, createHopRecorder, type TelemetryHopRecorder } from 
 import { createHopTracer, type HopTracer, parentContext } from './hops.js';
 import { createFlowInstruments, type FlowInstruments } from './metrics.js';
 import type { DecodedSpan } from './otlp-decode.js';
-import { HopRecordingSampler, samplerFor } from './sampling.js';
-import { PresetIdGenerator } from './span-ids.js';
-import { createSpanStoreWriter, SpanStoreProcessor, type SpanStoreWriter } from './span-store.js';
+import { samplerFor } from './sampling.js';
+import { createSpanStoreWriter, type SpanStoreWriter } from './span-store.js';
 
 export interface Telemetry {
   config: TelemetryConfig;
@@ -76,24 +75,26 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
     }),
   );
   const spanStore = createSpanStoreWriter({ store, logger });
-  const processors: SpanProcessor[] = [new SpanStoreProcessor(spanStore), ...(deps.spanProcessors ?? [])];
+  const processors: SpanProcessor[] = [...(deps.spanProcessors ?? [])];
   let exportProcessor: BatchSpanProcessor | undefined;
   if (config.tracesEndpoint && !config.disabled) {
     const exporter = new OTLPTraceExporter({ url: config.tracesEndpoint, headers: config.headers });
     exportProcessor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 8192 });
     processors.push(exportProcessor);
   }
-  const ids = new PresetIdGenerator();
   const sampler = samplerFor(config.sampler, config.samplerRatio);
-  const provider = new BasicTracerProvider({
-    resource,
-    sampler: new HopRecordingSampler(sampler),
-    idGenerator: ids,
-    spanProcessors: processors,
-  });
-  const tracer = provider.getTracer('flowmesh', deps.version ?? '0.1.0');
+  const scope = { name: 'flowmesh', version: deps.version ?? '0.1.0' };
+  const provider = new BasicTracerProvider({ resource, sampler, spanProcessors: processors });
+  const tracer = provider.getTracer(scope.name, scope.version);
   const metrics = createFlowInstruments({ config, resource, store, clock, logger });
-  const hopTracer = createHopTracer({ tracer, ids, logger });
+  const hopTracer = createHopTracer({
+    store: (row) => spanStore.enqueue([row]),
+    exporters: processors,
+    sampler,
+    resource,
+    scope,
+    logger,
+  });
   const hops: HopTracer = {
     record: (hop) => hopTracer.record(hop),
     recordItemEnd(end) {

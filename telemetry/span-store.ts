@@ -1,11 +1,9 @@
 // Writes hop, item and agent spans to the span store in batches, off the request path. A crash loses
 // at most the unflushed batch of spans, never work state (that lives in the event log).
-import type { Context } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Store } from '../store/database.js';
 import { deleteSpansEndedBefore, insertSpans } from '../store/span-writes.js';
 import type { Logger } from '../work/logger.js';
-import { rowFromReadableSpan, type SpanRow } from './span-row.js';
+import type { SpanRow } from './span-row.js';
 
 export interface SpanStoreWriter {
   enqueue(rows: readonly SpanRow[]): void;
@@ -81,24 +79,4 @@ export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWrite
       closed = true;
     },
   };
-}
-
-/** The span processor that hands finished hop and item spans (sampled or only recorded) to the writer. */
-export class SpanStoreProcessor implements SpanProcessor {
-  constructor(private readonly writer: SpanStoreWriter) {}
-
-  onStart(_span: Span, _parentContext: Context): void {}
-
-  onEnd(span: ReadableSpan): void {
-    const row = rowFromReadableSpan(span);
-    if (row) this.writer.enqueue([row]);
-  }
-
-  forceFlush(): Promise<void> {
-    return this.writer.flush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.writer.flush();
-  }
 }
