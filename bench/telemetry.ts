@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { sql } from 'drizzle-orm';
 import { noopHopRecorder } from '../capabilities/hooks.js';
 import { NetworkSchema } from '../capabilities/network-schema.js';
@@ -64,36 +66,28 @@ async function startReceiver(): Promise<{ url: string; requests: () => number; c
   };
 }
 
-/** WORKERS loops of submit → claim → complete for `seconds`; returns finished loops. */
-async function workLoop(url: string, seconds: number): Promise<number> {
-  const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+/** The load generator: a worker thread running the loops (bench/loop-client.mjs). */
+interface LoopClient {
+  /** WORKERS loops of submit → claim → complete against `url` for `seconds`; returns finished loops. */
+  run(url: string, seconds: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+function startLoopClient(): LoopClient {
+  const worker = new Worker(new URL('./loop-client.mjs', import.meta.url));
+  return {
+    run(url, seconds) {
+      return new Promise((resolve, reject) => {
+        worker.once('message', (reply: { loops?: number; error?: string }) =>
+          reply.error === undefined ? resolve(reply.loops ?? 0) : reject(new Error(reply.error)),
+        );
+        worker.postMessage({ url, key: ADMIN_KEY, seconds, concurrency: WORKERS });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
   };
-  let done = 0;
-  const until = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: WORKERS }, async () => {
-      while (performance.now() < until) {
-        await post('/v1/work-items', { kind: 'bench', title: 'loop', capability: 'bench.work' });
-        const claim = (await post('/v1/nodes/bench-team/claims', {})) as {
-          workItem: { id: string };
-          step: { id: string };
-          lease: { token: string };
-        };
-        await post(`/v1/work-items/${claim.workItem.id}/complete`, {
-          stepId: claim.step.id,
-          leaseToken: claim.lease.token,
-          result: { ok: true },
-        });
-        done++;
-      }
-    }),
-  );
-  return done;
 }
 
 interface LoopServer {
@@ -102,6 +96,21 @@ interface LoopServer {
   flush(): Promise<void>;
   report(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Busy CPU time of the whole machine so far (Linux /proc/stat), in ms; 0 where it cannot be read. */
+function machineBusyMs(): number {
+  try {
+    const fields =
+      readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const steal = fields[7] ?? 0;
+    const total = fields.reduce((a, b) => a + b, 0);
+    // USER_HZ is 100 on Linux: a tick is 10 ms. Time stolen by the hypervisor is not this machine's work.
+    return (total - idle - steal) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 /** A runtime serving the loop on a database of its own, with tracing on or off. */
@@ -145,22 +154,31 @@ async function startLoopServer(db: Db, tracing: boolean): Promise<LoopServer> {
 async function tracingLoss(db: Db): Promise<void> {
   const off = await startLoopServer(db, false);
   const on = await startLoopServer(db, true);
+  const client = startLoopClient();
   try {
-    await workLoop(off.url, WARMUP_SECONDS);
-    await workLoop(on.url, WARMUP_SECONDS);
+    await client.run(off.url, WARMUP_SECONDS);
+    await client.run(on.url, WARMUP_SECONDS);
     await on.flush();
-    const total = { off: { loops: 0, ms: 0 }, on: { loops: 0, ms: 0 } };
+    const total = {
+      off: { loops: 0, ms: 0, processCpuMs: 0, machineCpuMs: 0 },
+      on: { loops: 0, ms: 0, processCpuMs: 0, machineCpuMs: 0 },
+    };
     const roundLosses: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const rates: Record<'off' | 'on', number> = { off: 0, on: 0 };
       for (const which of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
         const target = which === 'on' ? on : off;
         const t0 = performance.now();
-        const loops = await workLoop(target.url, ROUND_SECONDS);
+        const cpu0 = process.cpuUsage();
+        const machine0 = machineBusyMs();
+        const loops = await client.run(target.url, ROUND_SECONDS);
         await target.flush();
         const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
         total[which].loops += loops;
         total[which].ms += ms;
+        total[which].processCpuMs += (cpu.user + cpu.system) / 1000;
+        total[which].machineCpuMs += machineBusyMs() - machine0;
         rates[which] = loops / ms;
       }
       roundLosses.push(Math.round(((rates.off - rates.on) / rates.off) * 1000) / 10);
@@ -174,7 +192,15 @@ async function tracingLoss(db: Db): Promise<void> {
       rounds: roundLosses,
       roundSeconds: ROUND_SECONDS,
     });
+    // Where the difference goes: CPU of this process (the service, and the load generator's thread)
+    // and of the whole machine (adds PostgreSQL), per loop, off → on.
+    for (const which of ['off', 'on'] as const) {
+      const t = total[which];
+      print(db, `process_cpu_ms_per_loop_tracing_${which}`, t.processCpuMs / t.loops);
+      if (t.machineCpuMs > 0) print(db, `machine_cpu_ms_per_loop_tracing_${which}`, t.machineCpuMs / t.loops);
+    }
   } finally {
+    await client.close();
     await on.close();
     await off.close();
   }

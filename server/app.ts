@@ -54,7 +54,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     options.telemetry && !options.telemetry.config.disabled && options.telemetry.exportsSpans
       ? options.telemetry.tracer
       : undefined;
-  app.use('*', traceRequests(edgeTracer));
+  app.use('*', traceRequests(edgeTracer ? options.telemetry?.spans : undefined));
   app.use('*', limitBody(options.bodyLimit, { streamed: ['/mcp', '/v1/traces'] }));
   app.use('*', requireJsonBody({ except: ['/v1/traces'] }));
   app.use('/v1/*', authMiddleware(auth));

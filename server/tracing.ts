@@ -1,41 +1,49 @@
-// HTTP server spans for API calls: continue the caller's `traceparent`, name the span by route.
-import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+// HTTP server spans for API calls: continue the caller's `traceparent`, name the span by route. Nothing
+// in a request nests under its server span, so it is recorded when the response is ready, as a
+// finished span (telemetry/finished-spans.ts), with the request's start and end times.
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { parentContext } from '../telemetry/hops.js';
+import type { SpanEmitter } from '../telemetry/finished-spans.js';
+import { parseTraceparent } from '../work/ids.js';
 import type { AppEnv } from './context.js';
 
-export function traceRequests(tracer: Tracer | undefined): MiddlewareHandler<AppEnv> {
+const nowMs = () => performance.timeOrigin + performance.now();
+
+export function traceRequests(spans: SpanEmitter | undefined): MiddlewareHandler<AppEnv> {
   return async function serverSpan(c, next) {
-    if (!tracer) return next();
-    const path = c.req.path;
-    const incoming = c.req.header('traceparent');
-    const span = tracer.startSpan(
-      `${c.req.method} ${path}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': c.req.method,
-          'url.path': path,
-          'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http',
-        },
-      },
-      incoming ? parentContext(incoming) : undefined,
-    );
+    if (!spans) return next();
+    const startMs = nowMs();
     try {
       await next();
     } finally {
+      const endMs = nowMs();
+      const method = c.req.method;
+      const path = c.req.path;
       const route = routePath(c, -1);
-      if (route && route !== '*' && route !== '/*') {
-        span.updateName(`${c.req.method} ${route}`);
-        span.setAttribute('http.route', route);
-      }
+      const named = route !== '' && route !== '*' && route !== '/*';
       const status = c.res.status;
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      const incoming = c.req.header('traceparent');
+      const parent = incoming ? parseTraceparent(incoming) : undefined;
       const requestId = c.get('requestId');
-      if (requestId) span.setAttribute('flowmesh.request.id', requestId);
-      span.end();
+      spans.emit({
+        name: `${method} ${named ? route : path}`,
+        kind: SpanKind.SERVER,
+        traceId: parent?.traceId ?? spans.newTraceId(),
+        spanId: spans.newSpanId(),
+        parent: parent ? { spanId: parent.spanId, sampled: parent.sampled } : undefined,
+        startMs,
+        endMs,
+        attributes: {
+          'http.request.method': method,
+          'url.path': path,
+          'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http',
+          'http.response.status_code': status,
+          ...(named ? { 'http.route': route } : {}),
+          ...(requestId ? { 'flowmesh.request.id': requestId } : {}),
+        },
+        status: status >= 500 ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET },
+      });
     }
   };
 }

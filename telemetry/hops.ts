@@ -1,36 +1,22 @@
 // Hop spans: each hop is written after the fact with its explicit start and end, as a child of the
-// item's root context (its stored traceparent), so no span stays open across a human wait.
-//
-// A hop is a record of something that already happened, never a live span: there is nothing to
-// propagate, nothing to end later, no limits to apply to a dozen known attributes. So hop and item
-// spans are not started through the SDK's Tracer. Each becomes a span-store row directly (always,
-// sampled or not: the value stream needs every hop) and, when something exports spans and the
-// configured sampler keeps the trace, a finished ReadableSpan handed to the exporting processors (the
-// OTLP BatchSpanProcessor), as the SDK would hand it. Building, sanitizing and then parsing an SDK span
-// back into a row cost more than the rest of tracing together on the submit → claim → complete loop.
+// item's root context (its stored traceparent), so no span stays open across a human wait. Every hop
+// and item span becomes a span-store row (sampled or not: the value stream needs every hop) and, when
+// the sampler keeps its trace, a finished span for the exporters (telemetry/finished-spans.ts).
 import {
   type Attributes,
   type Context,
   ROOT_CONTEXT,
   SpanKind,
-  type SpanStatus,
   SpanStatusCode,
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
-import type { Resource } from '@opentelemetry/resources';
-import {
-  RandomIdGenerator,
-  type ReadableSpan,
-  type Sampler,
-  SamplingDecision,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { parseTraceparent } from '../work/ids.js';
 import type { Logger } from '../work/logger.js';
 import { stepSpanId } from '../work/trace-context.js';
 import { ATTR, type Hop, hopSpanName, ITEM_SPAN_NAME, WORK_HOPS } from './attributes.js';
-import type { SpanRow } from './span-row.js';
+import type { FinishedSpan, SpanEmitter } from './finished-spans.js';
+import { type SpanRow, storedAttributes } from './span-row.js';
 
 /** One hop, as the router reports it (structurally the router's HopRecord). */
 export interface HopInput {
@@ -85,101 +71,28 @@ export function parentContext(traceparent: string): Context {
 export interface HopTracerDeps {
   /** Receives every hop and item span as a span-store row. */
   store(row: SpanRow): void;
-  /** Processors that export finished spans (OTLP batch, extra processors); none: nothing is exported. */
-  exporters: readonly SpanProcessor[];
-  /** The configured sampler: decides export, never storage. */
-  sampler: Sampler;
-  resource: Resource;
-  scope: { name: string; version?: string };
+  /** Hands finished spans to the exporters, as the sampler decides. */
+  spans: SpanEmitter;
   logger: Logger;
 }
 
-const hrTime = (ms: number): [number, number] => {
-  const seconds = Math.floor(ms / 1000);
-  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
-};
-
-interface SpanFacts {
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  /** The parent's sampled flag, for the sampler; undefined for a root span. */
-  parentSampled: boolean | undefined;
-  startAt: Date;
-  endAt: Date;
-  attributes: Attributes;
-  status: SpanStatus;
-}
+type SpanFacts = Omit<FinishedSpan, 'kind'>;
+type RowFacts = Omit<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'name' | 'startAt' | 'endAt'>;
 
 export function createHopTracer(deps: HopTracerDeps): HopTracer {
-  const { store, exporters, sampler, resource, scope, logger } = deps;
-  const random = new RandomIdGenerator();
+  const { store, spans, logger } = deps;
 
-  const parentOf = (facts: SpanFacts): Context =>
-    facts.parentSpanId === null || facts.parentSampled === undefined
-      ? ROOT_CONTEXT
-      : trace.setSpanContext(ROOT_CONTEXT, {
-          traceId: facts.traceId,
-          spanId: facts.parentSpanId,
-          traceFlags: facts.parentSampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
-          isRemote: true,
-        });
-
-  /** Hands the span to the exporters when the sampler keeps it, as the SDK does for a sampled span. */
-  const exportSpan = (facts: SpanFacts) => {
-    const decision = sampler.shouldSample(
-      parentOf(facts),
-      facts.traceId,
-      facts.name,
-      SpanKind.INTERNAL,
-      facts.attributes,
-      [],
-    );
-    if (decision.decision !== SamplingDecision.RECORD_AND_SAMPLED) return;
-    const start = facts.startAt.getTime();
-    const end = facts.endAt.getTime();
-    const context = { traceId: facts.traceId, spanId: facts.spanId, traceFlags: TraceFlags.SAMPLED };
-    const span: ReadableSpan = {
-      name: facts.name,
-      kind: SpanKind.INTERNAL,
-      spanContext: () => context,
-      ...(facts.parentSpanId === null
-        ? {}
-        : {
-            parentSpanContext: {
-              traceId: facts.traceId,
-              spanId: facts.parentSpanId,
-              traceFlags: facts.parentSampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
-              isRemote: true,
-            },
-          }),
-      startTime: hrTime(start),
-      endTime: hrTime(end),
-      duration: hrTime(end - start),
-      status: facts.status,
-      attributes: decision.attributes ? { ...facts.attributes, ...decision.attributes } : facts.attributes,
-      links: [],
-      events: [],
-      ended: true,
-      resource,
-      instrumentationScope: scope,
-      droppedAttributesCount: 0,
-      droppedEventsCount: 0,
-      droppedLinksCount: 0,
-    };
-    for (const processor of exporters) processor.onEnd(span);
-  };
-
-  const emit = (facts: SpanFacts, row: Omit<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'name'>) => {
+  const emit = (facts: SpanFacts, row: RowFacts) => {
     store({
       traceId: facts.traceId,
       spanId: facts.spanId,
-      parentSpanId: facts.parentSpanId,
+      parentSpanId: facts.parent?.spanId ?? null,
       name: facts.name,
+      startAt: new Date(facts.startMs),
+      endAt: new Date(Math.max(facts.endMs, facts.startMs)),
       ...row,
     });
-    if (exporters.length > 0) exportSpan(facts);
+    if (spans.exporting) spans.emit({ ...facts, kind: SpanKind.INTERNAL });
   };
 
   return {
@@ -200,17 +113,14 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
         if (hop.nodeKind) attributes[ATTR.nodeKind] = hop.nodeKind;
         if (hop.policyIds && hop.policyIds.length > 0) attributes[ATTR.policyIds] = hop.policyIds;
         const parent = parseTraceparent(hop.traceparent);
-        const startAt = hop.startedAt;
-        const endAt = hop.endedAt.getTime() < startAt.getTime() ? startAt : hop.endedAt;
         const facts: SpanFacts = {
           name: hopSpanName(hop.hop),
-          traceId: parent?.traceId ?? random.generateTraceId(),
+          traceId: parent?.traceId ?? spans.newTraceId(),
           // The work span's id is the one handed out with the claim, so agent spans nest under it.
-          spanId: WORK_HOPS.has(hop.hop) ? stepSpanId(hop.stepId, hop.attempt) : random.generateSpanId(),
-          parentSpanId: parent?.spanId ?? null,
-          parentSampled: parent?.sampled,
-          startAt,
-          endAt,
+          spanId: WORK_HOPS.has(hop.hop) ? stepSpanId(hop.stepId, hop.attempt) : spans.newSpanId(),
+          parent: parent ? { spanId: parent.spanId, sampled: parent.sampled } : undefined,
+          startMs: hop.startedAt.getTime(),
+          endMs: hop.endedAt.getTime(),
           attributes,
           status: FAILED_OUTCOMES.has(hop.outcome)
             ? { code: SpanStatusCode.ERROR, message: hop.outcome }
@@ -227,9 +137,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           nodeKind: hop.nodeKind,
           attempt: hop.attempt,
           outcome: hop.outcome,
-          startAt,
-          endAt,
-          attributes,
+          attributes: storedAttributes(attributes),
         });
       } catch (error) {
         logger.warn('hop span not recorded', {
@@ -249,16 +157,12 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           [ATTR.workItemState]: end.state,
           [ATTR.outcome]: end.state,
         };
-        const startAt = end.createdAt;
-        const endAt = end.endedAt.getTime() < startAt.getTime() ? startAt : end.endedAt;
         const facts: SpanFacts = {
           name: ITEM_SPAN_NAME,
-          traceId: root?.traceId ?? random.generateTraceId(),
-          spanId: root?.spanId ?? random.generateSpanId(),
-          parentSpanId: null,
-          parentSampled: undefined,
-          startAt,
-          endAt,
+          traceId: root?.traceId ?? spans.newTraceId(),
+          spanId: root?.spanId ?? spans.newSpanId(),
+          startMs: end.createdAt.getTime(),
+          endMs: end.endedAt.getTime(),
           attributes,
           status:
             end.state === 'done'
@@ -276,9 +180,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           nodeKind: null,
           attempt: null,
           outcome: end.state,
-          startAt,
-          endAt,
-          attributes,
+          attributes: storedAttributes(attributes),
         });
       } catch (error) {
         logger.warn('item span not recorded', { workItemId: end.workItemId, error: String(error) });

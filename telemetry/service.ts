@@ -8,6 +8,7 @@ import type { Clock } from '../work/clock.js';
 import { FlowmeshError } from '../work/errors.js';
 import { itemPathsFromSpans } from './item-paths.js';
 import type { SpanRow } from './span-row.js';
+import { withColumnAttributes } from './span-row.js';
 import type { SpanStoreWriter } from './span-store.js';
 import {
   buildValueStream,
@@ -133,7 +134,7 @@ export async function getItemTrace(core: TelemetryCore, workItemId: string): Pro
     startAt: s.startAt.toISOString(),
     endAt: s.endAt.toISOString(),
     durationMs: s.endAt.getTime() - s.startAt.getTime(),
-    attributes: s.attributes,
+    attributes: withColumnAttributes(s),
   }));
 }
 

@@ -15,6 +15,7 @@ import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
 import { readableAgentSpans } from './agent-export.js';
 import type { TelemetryConfig } from './config.js';
+import { createSpanEmitter, type SpanEmitter } from './finished-spans.js';
 import { type ApprovalRule, createHopRecorder, type TelemetryHopRecorder } from './hop-recorder.js';
 import { createHopTracer, type HopTracer, parentContext } from './hops.js';
 import { createFlowInstruments, type FlowInstruments } from './metrics.js';
@@ -33,6 +34,11 @@ export interface Telemetry {
    * not built at all.
    */
   exportsSpans: boolean;
+  /**
+   * Spans recorded after the fact (HTTP server spans): handed to the exporters as the sampler decides.
+   * Only built when `exportsSpans`.
+   */
+  spans: SpanEmitter;
   hops: HopTracer;
   /** The router's HopRecorder: hop spans plus the item's root span once it ends. */
   recorder: TelemetryHopRecorder;
@@ -87,14 +93,8 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
   const provider = new BasicTracerProvider({ resource, sampler, spanProcessors: processors });
   const tracer = provider.getTracer(scope.name, scope.version);
   const metrics = createFlowInstruments({ config, resource, store, clock, logger });
-  const hopTracer = createHopTracer({
-    store: (row) => spanStore.enqueue([row]),
-    exporters: processors,
-    sampler,
-    resource,
-    scope,
-    logger,
-  });
+  const spans = createSpanEmitter({ exporters: processors, sampler, resource, scope });
+  const hopTracer = createHopTracer({ store: (row) => spanStore.enqueue([row]), spans, logger });
   const hops: HopTracer = {
     record: (hop) => hopTracer.record(hop),
     recordItemEnd(end) {
@@ -110,7 +110,8 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
     config,
     resource,
     tracer,
-    exportsSpans: exportProcessor !== undefined || (deps.spanProcessors?.length ?? 0) > 0,
+    exportsSpans: spans.exporting,
+    spans,
     hops,
     recorder,
     spanStore,

@@ -159,4 +159,16 @@ describe('trace export over OTLP/HTTP', () => {
     ]);
     expect(res.body.spans.at(-1)).toMatchObject({ hop: 'work', nodeId: 'support-team' });
   });
+
+  it('gives each stored hop at /v1/work-items/:id/trace the attributes its exported span carries', async () => {
+    const res = await t.request<{ spans: { name: string; attributes: Record<string, unknown> }[] }>(
+      'GET',
+      `/v1/work-items/${itemId}/trace`,
+    );
+    for (const name of ['flowmesh.work_item', 'flowmesh.route', 'flowmesh.wait', 'flowmesh.work']) {
+      const stored = res.body.spans.find((s) => s.name === name);
+      // The store keeps what has a column of its own only in the column; the trace puts it back.
+      expect(stored?.attributes, name).toEqual(one(name).attributes);
+    }
+  });
 });
