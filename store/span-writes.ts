@@ -89,7 +89,8 @@ export async function insertSpans(store: Store, rows: readonly StoredSpan[]): Pr
           on conflict (work_item_id) do update set
             start_at = least(i.start_at, excluded.start_at),
             end_state = greatest(i.end_state, excluded.end_state),
-            end_at = greatest(i.end_at, excluded.end_at)
+            end_at = greatest(i.end_at, excluded.end_at),
+            last_at = greatest(i.last_at, excluded.last_at)
         ),
         moved as (
           -- Read before the upsert above (one snapshot per statement): the visit as it was.
@@ -131,7 +132,7 @@ const uuidArray = (ids: readonly string[]): SQL => sql`${`{${ids.join(',')}}`}::
 const VISIT_COLUMNS = sql.raw(
   'work_item_id, step_id, kind, capability, first_at, wait_ms, work_ms, handed_off, workers, worker_kinds, agent_spans',
 );
-const ITEM_COLUMNS = sql.raw('work_item_id, kind, start_at, end_state, end_at');
+const ITEM_COLUMNS = sql.raw('work_item_id, kind, start_at, end_state, end_at, last_at');
 
 /**
  * Step visits aggregated from span rows (`from`: spans, or the rows just inserted), one per (item,
@@ -153,11 +154,15 @@ function visitAggregate(from: SQL, where: SQL = sql`true`): SQL {
     group by work_item_id, step_id`;
 }
 
-/** Items aggregated from span rows, with ITEM_COLUMNS: the earliest start, the end its root span records. */
+/**
+ * Items aggregated from span rows, with ITEM_COLUMNS: the earliest start, the end its root span records,
+ * the latest end of any of its spans.
+ */
 function itemAggregate(from: SQL, where: SQL = sql`true`): SQL {
   return sql`select work_item_id, min(kind), min(start_at),
     max(outcome) filter (where source = 'item'),
-    max(end_at) filter (where source = 'item')
+    max(end_at) filter (where source = 'item'),
+    max(end_at)
     from ${from}
     where work_item_id is not null and kind is not null and source in ('hop', 'item') and ${where}
     group by work_item_id`;

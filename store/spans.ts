@@ -69,7 +69,7 @@ export async function listKindSpans(db: Database, kind: string, from: Date, to: 
   return rows.map(toStored);
 }
 
-/** Kinds seen in hop spans, with how many items and when they were first and last seen. */
+/** Kinds seen in hop and item spans, with how many items and when they were first and last seen (span_items). */
 export async function listSpanKinds(
   store: Store,
 ): Promise<{ kind: string; items: number; firstAt: Date; lastAt: Date }[]> {
@@ -79,8 +79,8 @@ export async function listSpanKinds(
     first_at: string;
     last_at: string;
   }>(sql`
-    select kind, count(distinct work_item_id) as items, min(start_at) as first_at, max(end_at) as last_at
-    from spans where source = 'hop' and kind is not null group by kind order by kind`);
+    select kind, count(*) as items, min(start_at) as first_at, max(coalesce(last_at, end_at, start_at)) as last_at
+    from span_items group by kind order by kind`);
   return rows.map((r) => ({
     kind: r.kind,
     items: Number(r.items),
@@ -92,7 +92,7 @@ export async function listSpanKinds(
 /** The first span start of a kind (the default start of its window), or undefined when unseen. */
 export async function firstSpanAt(store: Store, kind: string): Promise<Date | undefined> {
   const [row] = await store.rows<{ at: string | null }>(
-    sql`select min(start_at) as at from spans where kind = ${kind} and source = 'hop'`,
+    sql`select min(start_at) as at from span_items where kind = ${kind}`,
   );
   return row?.at ? new Date(row.at) : undefined;
 }

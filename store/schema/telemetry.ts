@@ -40,7 +40,6 @@ export const spans = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.traceId, t.spanId] }),
-    index('spans_kind_start_idx').on(t.kind, t.startAt),
     index('spans_work_item_idx').on(t.workItemId, t.startAt),
     index('spans_end_idx').on(t.endAt),
   ],
@@ -82,7 +81,10 @@ export const stepVisits = pgTable(
   (t) => [primaryKey({ columns: [t.workItemId, t.stepId] })],
 );
 
-/** One row per item seen in hop or item spans: when it started and, once its root span is stored, how it ended. */
+/**
+ * One row per item seen in hop or item spans: when it started, when it was last seen and, once its root
+ * span is stored, how it ended. The kinds seen (GET /v1/value-streams) are read from here, not from spans.
+ */
 export const spanItems = pgTable(
   'span_items',
   {
@@ -93,6 +95,8 @@ export const spanItems = pgTable(
     /** done | failed | cancelled | rejected, from the item's root span; null while it is open. */
     endState: text('end_state'),
     endAt: timestamp('end_at', { withTimezone: true, mode: 'date' }),
+    /** The latest end of the item's hop and item spans (null only on rows written before it was kept). */
+    lastAt: timestamp('last_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [index('span_items_kind_start_idx').on(t.kind, t.startAt)],
 );

@@ -211,12 +211,20 @@ describe('step visits', () => {
     await clear();
     await insertSpans(t.runtime.store, spans);
     const incremental = { visits: await visits(), items: await items() };
-    const migration = await readFile(join(MIGRATIONS_FOLDER, '0009_step_visits.sql'), 'utf8');
-    const backfill = migration
-      .split('--> statement-breakpoint')
-      .map((s) => s.trim())
-      .filter((s) => /^(-- .*\n)*(WITH|INSERT|UPDATE)/.test(s));
-    expect(backfill).toHaveLength(3);
+    // 0009 builds visits and items; 0011 adds each item's last span end.
+    const backfill: string[] = [];
+    for (const [file, statements] of [
+      ['0009_step_visits.sql', 3],
+      ['0011_span_items_last_at.sql', 1],
+    ] as const) {
+      const migration = await readFile(join(MIGRATIONS_FOLDER, file), 'utf8');
+      const found = migration
+        .split('--> statement-breakpoint')
+        .map((s) => s.trim())
+        .filter((s) => /^(-- .*\n)*(WITH|INSERT|UPDATE)/.test(s));
+      expect(found, file).toHaveLength(statements);
+      backfill.push(...found);
+    }
     await t.runtime.store.transaction(async (tx) => {
       await t.runtime.store.rows(sql`delete from step_visits`, tx);
       await t.runtime.store.rows(sql`delete from span_items`, tx);

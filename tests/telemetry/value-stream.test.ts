@@ -171,13 +171,24 @@ describe('the realized value stream of the scripted refund scenario', () => {
     expect(svg.text).toContain('wait p50 1h 30m · p85 2h');
   });
 
-  it('lists the kinds seen with their item counts', async () => {
+  it('lists the kinds seen with their item counts and the first and last span times', async () => {
     const res = await t.request<{ valueStreams: { kind: string; items: number }[] }>(
       'GET',
       '/v1/value-streams',
     );
     expect(res.status).toBe(200);
-    expect(res.body.valueStreams).toMatchObject([{ kind: 'refund', items: 5 }]);
+    const spans = await listKindSpans(t.runtime.store.db, 'refund', new Date(from), new Date(to));
+    const firstAt = Math.min(...spans.map((s) => s.startAt.getTime()));
+    const lastAt = Math.max(...spans.map((s) => s.endAt.getTime()));
+    expect(res.body.valueStreams).toEqual([
+      {
+        kind: 'refund',
+        items: 5,
+        wip: 0,
+        firstAt: new Date(firstAt).toISOString(),
+        lastAt: new Date(lastAt).toISOString(),
+      },
+    ]);
   });
 
   it('answers 404 for a kind never seen and 422 for an empty window', async () => {
