@@ -1,5 +1,7 @@
 // What core functions need from the runtime. The runtime (built once at start) satisfies it.
 import type { Store } from '../store/database.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { SubmissionRows } from '../store/work-items.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
 import type { ClaimedSteps } from './claimed-steps.js';
@@ -42,6 +44,8 @@ export interface Router {
   wakeups: Wakeups;
   /** Claims this instance handed out, so their completions need not read the item first. */
   claimed: ClaimedSteps;
+  /** New items' rows, written with the submissions that arrive beside them (group commit). */
+  submissions: GroupCommit<SubmissionRows>;
   /** Circuit-breaker outcomes, written in batches (the sweeper flushes them before judging nodes). */
   outcomes: NodeOutcomes;
   settings: RouterSettings;

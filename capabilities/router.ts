@@ -3,7 +3,9 @@
 // only; callers write them in their own transaction, then call publishRouted after commit.
 import type { Database } from '../store/database.js';
 import { insertDecisions } from '../store/decisions.js';
+import { createGroupCommit } from '../store/group-commit.js';
 import { insertEscalations, insertEvents, insertSteps } from '../store/router.js';
+import { insertSubmissions, type SubmissionRows } from '../store/work-items.js';
 import { type DecisionRecord, newDecision } from '../work/decision.js';
 import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../work/escalation.js';
 import type { NewEvent } from '../work/events.js';
@@ -236,6 +238,7 @@ export function createRouter(deps: {
     hops: deps.hops ?? noopHopRecorder,
     wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
     claimed: createClaimedSteps(),
+    submissions: createGroupCommit<SubmissionRows>((batch) => insertSubmissions(deps.store, batch)),
     outcomes: createNodeOutcomes({
       store: deps.store,
       logger: deps.logger,

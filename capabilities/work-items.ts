@@ -6,7 +6,6 @@ import {
   cancelOpenSteps,
   findSteps,
   findWorkItem,
-  insertSubmission,
   listEvents,
   listWorkItems,
   updateWorkItemState,
@@ -121,7 +120,7 @@ export async function submitWorkItem(
   const steps = routed.map((r) => r.step);
   const view = workItemView(submission.item, steps);
   try {
-    await insertSubmission(core.store, {
+    await core.router.submissions.add({
       item: submission.item,
       steps,
       events: [...submission.events, ...admitted.events, ...routed.flatMap((r) => r.events)],

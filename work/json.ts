@@ -1,11 +1,21 @@
-// JSON values as flowmesh stores them: finite numbers, no NUL characters (PostgreSQL refuses them),
-// bounded nesting. Checked iteratively so hostile input cannot exhaust the stack.
+// JSON values as flowmesh stores them: finite numbers, no NUL characters and no unpaired UTF-16
+// surrogates (PostgreSQL refuses both in JSON and text), bounded nesting. Checked iteratively so hostile input cannot exhaust the stack.
 import { z } from 'zod';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export const MAX_JSON_DEPTH = 32;
+
+/** A high surrogate without a low one after it, or a low one without a high one before it. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why PostgreSQL would refuse `s` as text or inside JSON, or undefined when it would not. */
+export function stringProblem(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'may not contain the NUL character (\\u0000)';
+  if (UNPAIRED_SURROGATE.test(s)) return 'may not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)';
+  return undefined;
+}
 
 interface JsonProblem {
   path: PropertyKey[];
@@ -20,8 +30,8 @@ export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): Json
     if (path.length > maxDepth) return { path, message: `nesting is deeper than ${maxDepth} levels` };
     if (v === null || typeof v === 'boolean') continue;
     if (typeof v === 'string') {
-      if (v.includes('\u0000'))
-        return { path, message: 'strings may not contain the NUL character (\\u0000)' };
+      const problem = stringProblem(v);
+      if (problem) return { path, message: `strings ${problem}` };
       continue;
     }
     if (typeof v === 'number') {
@@ -34,8 +44,8 @@ export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): Json
     }
     if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       for (const [key, item] of Object.entries(v)) {
-        if (key.includes('\u0000'))
-          return { path, message: 'keys may not contain the NUL character (\\u0000)' };
+        const problem = stringProblem(key);
+        if (problem) return { path, message: `keys ${problem}` };
         stack.push({ value: item, path: [...path, key] });
       }
       continue;
@@ -62,11 +72,14 @@ export const JsonObjectSchema: z.ZodType<JsonObject> = z
   .superRefine(refineJson)
   .transform((v) => v as JsonObject);
 
-/** A string PostgreSQL can store as text: no NUL characters. */
+/** A string PostgreSQL can store as text: no NUL characters, no unpaired surrogates. */
 export function text(min: number, max: number) {
   return z
     .string()
     .min(min)
     .max(max)
-    .refine((s) => !s.includes('\u0000'), 'may not contain the NUL character (\\u0000)');
+    .superRefine((s, ctx) => {
+      const problem = stringProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 }

@@ -115,6 +115,18 @@ describe('validation of a submitted work item', () => {
     await rejects({ ...VALID, payload: { 'k\u0000': 1 } }, ['payload']);
   });
 
+  it('rejects unpaired UTF-16 surrogates in strings and keys, and keeps paired ones', async () => {
+    const title = await rejects({ ...VALID, title: 'a\ud800b' }, ['title']);
+    expect(title.errors?.[0]?.message).toContain('surrogate');
+    await rejects({ ...VALID, payload: { note: 'x\udc00' } }, ['payload.note']);
+    await rejects({ ...VALID, payload: { 'k\ud800': 1 } }, ['payload']);
+    const res = await t.request<{ title: string }>('POST', '/v1/work-items', {
+      body: { ...VALID, title: 'thumbs \ud83d\udc4d' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.title).toBe('thumbs 👍');
+  });
+
   it('rejects nesting deeper than 32 levels, naming where it got too deep', async () => {
     let payload: unknown = 'leaf';
     for (let i = 0; i < 40; i++) payload = { a: payload };
