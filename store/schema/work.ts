@@ -57,6 +57,11 @@ export const steps = pgTable(
     /** How many fallback tiers of the capability are open to this step (0 = the first tier only). */
     tier: integer('tier').notNull().default(0),
     /**
+     * The claim slot of the node that holds the step (see flowmesh_claim_items, migration 0012): a node
+     * with a large capacity is claimed for in up to 8 slots at once, each with its share of the capacity.
+     */
+    claimSlot: integer('claim_slot').notNull().default(0),
+    /**
      * Claim order: queued_at minus the priority's head start (aging). Waiting time raises a step's
      * effective priority linearly, so ordering by this fixed instant equals ordering by
      * priority + aging at any moment, and an index can serve it.
