@@ -70,8 +70,15 @@ export async function insertSpans(store: Store, rows: readonly StoredSpan[]): Pr
         ),
         agg as (${visitAggregate(sql`ins`)}),
         visits as (
-          insert into step_visits as v (${VISIT_COLUMNS})
-          select ${VISIT_COLUMNS} from agg
+          -- A new visit's place is computed from the batch's visits of its item: right for an item the
+          -- store had no visit of (all its visits are here); items it had are recomputed after (moved).
+          insert into step_visits as v (${VISIT_COLUMNS}, ${PLACE_COLUMNS})
+          select ${VISIT_COLUMNS}, ${PLACE_COLUMNS} from (
+            select a.*, ${PLACES} from agg a where capability is not null
+            window w as (partition by work_item_id order by first_at, step_id)
+            union all
+            select a.*, null, false, false, true from agg a where capability is null
+          ) p
           on conflict (work_item_id, step_id) do update set
             capability = least(v.capability, excluded.capability),
             first_at = least(v.first_at, excluded.first_at),
@@ -93,11 +100,13 @@ export async function insertSpans(store: Store, rows: readonly StoredSpan[]): Pr
             last_at = greatest(i.last_at, excluded.last_at)
         ),
         moved as (
-          -- Read before the upsert above (one snapshot per statement): the visit as it was.
+          -- Read before the upsert above (one snapshot per statement): the visit as it was. Only items
+          -- the store already had visits of: a new item's places were written with its visits.
           select distinct a.work_item_id from agg a
           left join step_visits o on o.work_item_id = a.work_item_id and o.step_id = a.step_id
           where a.capability is not null and (o.capability is null or a.capability < o.capability
             or a.first_at < o.first_at or (a.handed_off and not o.handed_off))
+            and exists (select 1 from step_visits p where p.work_item_id = a.work_item_id)
         )
         select work_item_id, step_id, false as moved from visits where agent_spans > 0
         union all
