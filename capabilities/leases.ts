@@ -378,19 +378,11 @@ export async function handoffStep(
   });
   if (held) {
     core.router.claimed.forget(held.step.id);
-    safeRecord(
-      core,
-      hop(
-        held.item,
-        held.step,
-        'handoff',
-        held.step.claimedAt ?? now,
-        now,
-        'handed_off',
-        [],
-        nodeRef(core, held.step.nodeId),
-      ),
-    );
+    const { item, step } = held;
+    const node = nodeRef(core, step.nodeId);
+    // What the node did before handing off is work time of this step; the handoff itself is a moment.
+    safeRecord(core, hop(item, step, 'work', step.claimedAt ?? now, now, 'handed_off', [], node));
+    safeRecord(core, hop(item, step, 'handoff', now, now, 'handed_off', [], node));
   }
   if (routed) publishRouted(core, [routed]);
   return out;
