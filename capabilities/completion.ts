@@ -1,8 +1,10 @@
 // The common completion: decide in memory, then write the step, its events, the policy decision and
-// (for the last step) the item in one statement fenced by the lease. A claim this instance made is
-// decided from what the claim read (one statement); any other first reads the item and its steps. Completions that policies gate (a required step, a new requirement, an escalation)
-// take the locked path in leases.ts instead, which this file hands back to by returning undefined.
-import { type ItemForCompletion, readItemForCompletion, writeCompletion } from '../store/completion.js';
+// (for the last step) the item in one statement fenced by the lease, group-committed with the
+// completions that arrive beside it. A claim this instance made is decided from what the claim read;
+// any other first reads the item and its steps. Completions that policies gate (a required step, a
+// new requirement, an escalation) take the locked path in leases.ts instead, which this file hands
+// back to by returning undefined.
+import { type ItemForCompletion, readItemForCompletion } from '../store/completion.js';
 import type { DecisionRecord } from '../work/decision.js';
 import { FlowmeshError } from '../work/errors.js';
 import type { NewEvent } from '../work/events.js';
@@ -158,7 +160,7 @@ async function decideAndWrite(
     },
     at: now,
   };
-  const written = await writeCompletion(core.store, {
+  const written = await core.router.completions.add({
     workItemId: item.id,
     stepId: step.id,
     leaseToken: input.leaseToken,

@@ -1,4 +1,5 @@
 // What core functions need from the runtime. The runtime (built once at start) satisfies it.
+import type { CompletionWrite, CompletionWritten } from '../store/completion.js';
 import type { Store } from '../store/database.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { SubmissionRows } from '../store/work-items.js';
@@ -46,6 +47,8 @@ export interface Router {
   claimed: ClaimedSteps;
   /** New items' rows, written with the submissions that arrive beside them (group commit). */
   submissions: GroupCommit<SubmissionRows>;
+  /** Completions without a policy gate, written with the ones that arrive beside them (group commit). */
+  completions: GroupCommit<CompletionWrite, CompletionWritten>;
   /** Circuit-breaker outcomes, written in batches (the sweeper flushes them before judging nodes). */
   outcomes: NodeOutcomes;
   settings: RouterSettings;

@@ -1,6 +1,8 @@
 // The router's decision for a new step: eligible nodes, exclusions, tier; no eligible node → the
 // step is unroutable and a `no_capable_node` escalation is raised with the reason. Builds records
 // only; callers write them in their own transaction, then call publishRouted after commit.
+
+import { type CompletionWrite, type CompletionWritten, writeCompletions } from '../store/completion.js';
 import type { Database } from '../store/database.js';
 import { insertDecisions } from '../store/decisions.js';
 import { createGroupCommit } from '../store/group-commit.js';
@@ -239,6 +241,9 @@ export function createRouter(deps: {
     wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
     claimed: createClaimedSteps(),
     submissions: createGroupCommit<SubmissionRows>((batch) => insertSubmissions(deps.store, batch)),
+    completions: createGroupCommit<CompletionWrite, CompletionWritten>((batch) =>
+      writeCompletions(deps.store, batch),
+    ),
     outcomes: createNodeOutcomes({
       store: deps.store,
       logger: deps.logger,

@@ -173,6 +173,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       await routerBackground?.stop();
       for (const t of timers) clearInterval(t);
       await router.submissions.drain();
+      await router.completions.drain();
       await router.outcomes.close();
       await router.wakeups.close();
       eventFeed.close();

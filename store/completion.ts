@@ -7,8 +7,6 @@ import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { Store } from './database.js';
 import { ITEM_COLUMNS, itemFromRow, type Row, stepFromRow } from './rows.js';
 
-const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
-
 export interface ItemForCompletion {
   item: WorkItemRecord;
   /** Every step of the item, in seq order. */
@@ -65,50 +63,73 @@ export type CompletionWritten =
   /** `steps`: after the write; with `unread` every step of the item, else the completed one. */
   | { written: true; steps: StepRecord[] };
 
-const WRITE = `select * from flowmesh_complete($1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $5::jsonb,
-  $6::boolean, $7::jsonb, $8::jsonb, $9::jsonb, $10::boolean)`;
+/**
+ * Completions in one statement: flowmesh_complete (migration 0010) once per row, each row as it would
+ * run alone; `n` tells which input a returned step belongs to. One statement is one transaction, so a
+ * batch of completions (capabilities/router.ts group-commits them) costs one round trip and one commit.
+ */
+const WRITE = `select r.n as c_n, f.* from json_to_recordset($1::json) as r(n int, item uuid, step uuid, token uuid,
+    now timestamptz, result jsonb, finish boolean, item_result jsonb, events jsonb, decisions jsonb, unread boolean)
+  cross join lateral flowmesh_complete(r.item, r.step, r.token, r.now, r.result, r.finish, r.item_result,
+    r.events, r.decisions, r.unread) f
+  order by r.n`;
+
+function completionRow(w: CompletionWrite, n: number): Record<string, unknown> {
+  const d = w.decision;
+  return {
+    n,
+    item: w.workItemId,
+    step: w.stepId,
+    token: w.leaseToken,
+    now: w.now.toISOString(),
+    result: w.result ?? null,
+    finish: w.finishItem !== undefined,
+    item_result: w.finishItem?.result ?? null,
+    events: w.events.map((e) => ({
+      work_item_id: e.workItemId,
+      step_id: e.stepId,
+      type: e.type,
+      data: e.data,
+      at: e.at.toISOString(),
+    })),
+    decisions: d
+      ? [
+          {
+            id: d.id,
+            work_item_id: d.workItemId,
+            step_id: d.stepId,
+            hook: d.hook,
+            outcome: d.outcome,
+            policy_version: d.policyVersion,
+            rule_ids: d.ruleIds,
+            details: d.details,
+            at: d.at.toISOString(),
+          },
+        ]
+      : [],
+    unread: w.unread === true,
+  };
+}
 
 /**
- * Completes a held step in one call of flowmesh_complete (migration 0011): nothing changes unless
- * the step is still claimed under this lease token and the lease has not run out (checked on the
- * row as the update locks it), so a lost lease changes nothing; `written` is false then.
+ * Completes held steps, each in a call of flowmesh_complete: nothing changes for a step unless it is
+ * still claimed under its lease token and the lease has not run out (checked on the row as the update
+ * locks it), so a lost lease changes nothing; `written` is false for it then. One result per input,
+ * in order.
  */
+export async function writeCompletions(
+  store: Store,
+  list: readonly CompletionWrite[],
+): Promise<CompletionWritten[]> {
+  if (list.length === 0) return [];
+  const rows = await store.query<Row>(WRITE, [JSON.stringify(list.map(completionRow))]);
+  const steps: StepRecord[][] = list.map(() => []);
+  for (const r of rows) steps[Number(r.c_n)]?.push(stepFromRow(r));
+  return steps.map((s) => (s.length === 0 ? { written: false } : { written: true, steps: s }));
+}
+
+/** One completion in its own statement. */
 export async function writeCompletion(store: Store, w: CompletionWrite): Promise<CompletionWritten> {
-  const events = w.events.map((e) => ({
-    work_item_id: e.workItemId,
-    step_id: e.stepId,
-    type: e.type,
-    data: e.data,
-    at: e.at.toISOString(),
-  }));
-  const d = w.decision;
-  const decisions = d
-    ? [
-        {
-          id: d.id,
-          work_item_id: d.workItemId,
-          step_id: d.stepId,
-          hook: d.hook,
-          outcome: d.outcome,
-          policy_version: d.policyVersion,
-          rule_ids: d.ruleIds,
-          details: d.details,
-          at: d.at.toISOString(),
-        },
-      ]
-    : [];
-  const rows = await store.query<Row>(WRITE, [
-    w.workItemId,
-    w.stepId,
-    w.leaseToken,
-    w.now.toISOString(),
-    json(w.result),
-    w.finishItem !== undefined,
-    json(w.finishItem?.result),
-    JSON.stringify(events),
-    JSON.stringify(decisions),
-    w.unread === true,
-  ]);
-  if (rows.length === 0) return { written: false };
-  return { written: true, steps: rows.map((r) => stepFromRow(r)) };
+  const [written] = await writeCompletions(store, [w]);
+  return written ?? { written: false };
 }

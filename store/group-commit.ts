@@ -10,9 +10,9 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
 }
 
-export interface GroupCommit<T> {
-  /** Resolves when `row` is committed; rejects with the error of its own write. */
-  add(row: T): Promise<void>;
+export interface GroupCommit<T, R = void> {
+  /** Resolves, with what the write answered for it, when `row` is committed; rejects with the error of its own write. */
+  add(row: T): Promise<R>;
   /** Resolves when everything added so far has been written (or has failed). */
   drain(): Promise<void>;
 }
@@ -21,31 +21,32 @@ export interface GroupCommit<T> {
 const nextTurn: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
 
-interface Waiting<T> {
+interface Waiting<T, R> {
   row: T;
-  resolve(): void;
+  resolve(result: R): void;
   reject(error: unknown): void;
 }
 
 /**
- * `write` must be atomic: all of a batch commits or none of it. When a batch of several fails, each
- * of its rows is written again on its own, so one bad row fails its caller only.
+ * `write` must be atomic: all of a batch commits or none of it. It answers one result per row, in the
+ * batch's order (or nothing, for writes without results). When a batch of several fails, each of its
+ * rows is written again on its own, so one bad row fails its caller only.
  */
-export function createGroupCommit<T>(
-  write: (batch: readonly T[]) => Promise<void>,
+export function createGroupCommit<T, R = void>(
+  write: (batch: readonly T[]) => Promise<readonly R[] | undefined | void>,
   options: GroupCommitOptions = {},
-): GroupCommit<T> {
+): GroupCommit<T, R> {
   const maxBatch = options.maxBatch ?? 200;
   const maxInFlight = options.maxInFlight ?? 4;
-  let waiting: Waiting<T>[] = [];
+  let waiting: Waiting<T, R>[] = [];
   let inFlight = 0;
   let scheduled = false;
   const idle: (() => void)[] = [];
 
-  const settle = async (batch: Waiting<T>[]): Promise<void> => {
+  const settle = async (batch: Waiting<T, R>[]): Promise<void> => {
     try {
-      await write(batch.map((w) => w.row));
-      for (const w of batch) w.resolve();
+      const results = await write(batch.map((w) => w.row));
+      batch.forEach((w, i) => w.resolve(results?.[i] as R));
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
@@ -54,7 +55,7 @@ export function createGroupCommit<T>(
       await Promise.all(
         batch.map((w) =>
           write([w.row]).then(
-            () => w.resolve(),
+            (results) => w.resolve(results?.[0] as R),
             (e: unknown) => w.reject(e),
           ),
         ),
@@ -85,7 +86,7 @@ export function createGroupCommit<T>(
 
   return {
     add(row) {
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<R>((resolve, reject) => {
         waiting.push({ row, resolve, reject });
         schedule();
       });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeCompletion } from '../../store/completion.js';
+import { writeCompletion, writeCompletions } from '../../store/completion.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
 import { act, claim, eventTypes, item, network, submit } from './helpers.js';
 
@@ -143,5 +143,62 @@ describe('completion', () => {
     // The holder still completes.
     expect((await act(t, 'complete', c!, { result: 'ok' })).status).toBe(200);
     expect((await item(t, s.id)).state).toBe('done');
+  });
+
+  it('writes completions that arrive together in one statement, each answered for itself', async () => {
+    t = await createTestRuntime({ network: small });
+    const items = [
+      await submit(t, 'doc.review'),
+      await submit(t, 'doc.review'),
+      await submit(t, 'doc.review'),
+    ];
+    const claims = [await claim(t, 'reviewer'), await claim(t, 'reviewer'), await claim(t, 'reviewer')];
+    const now = t.clock.now();
+    const write = (i: number, leaseToken: string) => ({
+      workItemId: claims[i]!.workItem.id,
+      stepId: claims[i]!.step.id,
+      leaseToken,
+      now,
+      result: { n: i },
+      finishItem: { result: { n: i } },
+      events: [],
+      decision: undefined,
+      unread: true,
+    });
+    // The middle one with another holder's token: it alone is not written.
+    const written = await writeCompletions(t.runtime.store, [
+      write(0, claims[0]!.lease.token),
+      write(1, crypto.randomUUID()),
+      write(2, claims[2]!.lease.token),
+    ]);
+    expect(written.map((w) => w.written)).toEqual([true, false, true]);
+    expect(written[0]).toMatchObject({
+      written: true,
+      steps: [{ id: claims[0]!.step.id, state: 'completed' }],
+    });
+    expect(written[2]).toMatchObject({
+      written: true,
+      steps: [{ id: claims[2]!.step.id, state: 'completed' }],
+    });
+    const states = await Promise.all(items.map(async (s) => (await item(t, s.id)).state));
+    const byClaim = claims.map((c) => states[items.findIndex((s) => s.id === c!.workItem.id)]);
+    expect(byClaim).toEqual(['done', 'open', 'done']);
+
+    // Through the API, concurrent completions each get their own answer; a stale token still gets 409.
+    await submit(t, 'doc.review');
+    await submit(t, 'doc.review');
+    const held = [claims[1]!, await claim(t, 'reviewer'), await claim(t, 'reviewer')];
+    const answers = await Promise.all([
+      act(t, 'complete', held[0]!, { result: 'a' }),
+      act(
+        t,
+        'complete',
+        { ...held[1]!, lease: { ...held[1]!.lease, token: crypto.randomUUID() } },
+        { result: 'b' },
+      ),
+      act(t, 'complete', held[2]!, { result: 'c' }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 409, 200]);
+    expect(answers[1]?.body).toMatchObject({ code: 'lease_lost' });
   });
 });
