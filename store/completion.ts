@@ -5,7 +5,7 @@ import type { DecisionRecord } from '../work/decision.js';
 import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { Store } from './database.js';
-import { ITEM_COLUMNS, itemFromRow, type Row, stepFromRow } from './rows.js';
+import { decisionJson, eventJson, ITEM_COLUMNS, itemFromRow, type Row, stepFromRow } from './rows.js';
 
 export interface ItemForCompletion {
   item: WorkItemRecord;
@@ -75,7 +75,6 @@ const WRITE = `select r.n as c_n, f.* from json_to_recordset($1::json) as r(n in
   order by r.n`;
 
 function completionRow(w: CompletionWrite, n: number): Record<string, unknown> {
-  const d = w.decision;
   return {
     n,
     item: w.workItemId,
@@ -85,28 +84,8 @@ function completionRow(w: CompletionWrite, n: number): Record<string, unknown> {
     result: w.result ?? null,
     finish: w.finishItem !== undefined,
     item_result: w.finishItem?.result ?? null,
-    events: w.events.map((e) => ({
-      work_item_id: e.workItemId,
-      step_id: e.stepId,
-      type: e.type,
-      data: e.data,
-      at: e.at.toISOString(),
-    })),
-    decisions: d
-      ? [
-          {
-            id: d.id,
-            work_item_id: d.workItemId,
-            step_id: d.stepId,
-            hook: d.hook,
-            outcome: d.outcome,
-            policy_version: d.policyVersion,
-            rule_ids: d.ruleIds,
-            details: d.details,
-            at: d.at.toISOString(),
-          },
-        ]
-      : [],
+    events: w.events.map(eventJson),
+    decisions: w.decision ? [decisionJson(w.decision)] : [],
     unread: w.unread === true,
   };
 }

@@ -21,6 +21,11 @@ export interface GroupCommit<T, R = void> {
 const nextTurn: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
 
+/** The i-th of a write's results; undefined (the `void` of writes without results) when it has none. */
+function resultAt<R>(results: unknown, i: number): R {
+  return (Array.isArray(results) ? results[i] : undefined) as R;
+}
+
 interface Waiting<T, R> {
   row: T;
   resolve(result: R): void;
@@ -33,7 +38,7 @@ interface Waiting<T, R> {
  * rows is written again on its own, so one bad row fails its caller only.
  */
 export function createGroupCommit<T, R = void>(
-  write: (batch: readonly T[]) => Promise<readonly R[] | undefined | void>,
+  write: (batch: readonly T[]) => Promise<unknown>,
   options: GroupCommitOptions = {},
 ): GroupCommit<T, R> {
   const maxBatch = options.maxBatch ?? 200;
@@ -46,7 +51,7 @@ export function createGroupCommit<T, R = void>(
   const settle = async (batch: Waiting<T, R>[]): Promise<void> => {
     try {
       const results = await write(batch.map((w) => w.row));
-      batch.forEach((w, i) => w.resolve(results?.[i] as R));
+      for (let i = 0; i < batch.length; i++) batch[i]?.resolve(resultAt<R>(results, i));
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
@@ -55,7 +60,7 @@ export function createGroupCommit<T, R = void>(
       await Promise.all(
         batch.map((w) =>
           write([w.row]).then(
-            (results) => w.resolve(results?.[0] as R),
+            (results) => w.resolve(resultAt<R>(results, 0)),
             (e: unknown) => w.reject(e),
           ),
         ),

@@ -1,5 +1,7 @@
 // Row mapping for raw SQL: both drivers return snake_case columns; timestamps and arrays may arrive
 // as strings (postgres.js under drizzle) or as values (PGlite). These helpers normalize both.
+import type { DecisionRecord } from '../work/decision.js';
+import type { NewEvent } from '../work/events.js';
 import type { JsonValue } from '../work/json.js';
 import type { Exclusion, StepRecord, StepRouting, WorkItemRecord } from '../work/records.js';
 import type { StepState, WorkItemState } from '../work/work-item.js';
@@ -91,4 +93,24 @@ export const ITEM_COLUMNS = `w.id as w_id, w.kind as w_kind, w.title as w_title,
 /** A PostgreSQL array literal (`{"a","b"}`) for one bound parameter; drizzle would spread a JS array. */
 export function pgArray(list: readonly (string | number)[]): string {
   return `{${list.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
+}
+
+/** An event as a row of a JSON recordset (json_to_recordset); dates become ISO strings in JSON.stringify. */
+export function eventJson(e: NewEvent): Record<string, unknown> {
+  return { work_item_id: e.workItemId, step_id: e.stepId, type: e.type, data: e.data, at: e.at };
+}
+
+/** A policy decision as a row of a JSON recordset, with the decisions table's column names. */
+export function decisionJson(d: DecisionRecord): Record<string, unknown> {
+  return {
+    id: d.id,
+    work_item_id: d.workItemId,
+    step_id: d.stepId,
+    hook: d.hook,
+    outcome: d.outcome,
+    policy_version: d.policyVersion,
+    rule_ids: d.ruleIds,
+    details: d.details,
+    at: d.at,
+  };
 }

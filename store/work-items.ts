@@ -7,6 +7,7 @@ import type { LoggedEvent, NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import type { StepState, WorkItemState } from '../work/work-item.js';
 import type { Database, Store } from './database.js';
+import { decisionJson, eventJson } from './rows.js';
 import { events, steps, workItems } from './schema/index.js';
 
 export function eventValues(e: NewEvent): SQL {
@@ -126,9 +127,7 @@ export async function insertSubmissions(store: Store, list: readonly SubmissionR
         rank_at: s.rankAt,
       });
     }
-    for (const e of input.events) {
-      eventRows.push({ work_item_id: e.workItemId, step_id: e.stepId, type: e.type, data: e.data, at: e.at });
-    }
+    for (const e of input.events) eventRows.push(eventJson(e));
     for (const e of input.escalations ?? []) {
       escalations.push({
         id: e.id,
@@ -144,19 +143,7 @@ export async function insertSubmissions(store: Store, list: readonly SubmissionR
         updated_at: e.updatedAt,
       });
     }
-    for (const d of input.decisions ?? []) {
-      decisions.push({
-        id: d.id,
-        work_item_id: d.workItemId,
-        step_id: d.stepId,
-        hook: d.hook,
-        outcome: d.outcome,
-        policy_version: d.policyVersion,
-        rule_ids: d.ruleIds,
-        details: d.details,
-        at: d.at,
-      });
-    }
+    for (const d of input.decisions ?? []) decisions.push(decisionJson(d));
     for (const b of input.streamSteps ?? []) {
       bindings.push({ work_item_id: item.id, step_key: b.stepKey, step_id: b.stepId });
     }
