@@ -1,7 +1,6 @@
 // The router's decision for a new step: eligible nodes, exclusions, tier; no eligible node → the
 // step is unroutable and a `no_capable_node` escalation is raised with the reason. Builds records
 // only; callers write them in their own transaction, then call publishRouted after commit.
-
 import { type CompletionWrite, type CompletionWritten, writeCompletions } from '../store/completion.js';
 import type { Database } from '../store/database.js';
 import { insertDecisions } from '../store/decisions.js';
