@@ -230,16 +230,22 @@ export interface FailureResult {
   hops: HopRecord[];
 }
 
+/** Why a held step failed; `undelivered`: a push that never reached the node (see failHeldStep). */
+export type FailureCause = 'failed' | 'lease_expired' | 'push_error' | 'undelivered';
+
 /**
  * A held step failed (or its lease expired): back to the queue with attempt + 1 while attempts are
  * left and the failure is retryable; otherwise the step and its item fail and an escalation opens.
+ * An undelivered push (the node's endpoint could not be reached at all) goes back to the queue without
+ * using up an attempt and with no work hop: the node never had the step. It still counts as a failure
+ * of the node, so the circuit breaker stops dispatching to an endpoint that is down.
  * Writes inside `tx`; returns what to publish after commit.
  */
 export async function failHeldStep(
   core: Core,
   tx: Database,
   held: StepWithItem,
-  failure: { reason: string; retryable: boolean; cause: 'failed' | 'lease_expired' | 'push_error' },
+  failure: { reason: string; retryable: boolean; cause: FailureCause },
   now: Date,
 ): Promise<FailureResult> {
   const { step, item } = held;
@@ -251,19 +257,28 @@ export async function failHeldStep(
     attempt: step.attempt,
   };
   const node = nodeRef(core, step.nodeId);
-  const hops: HopRecord[] = [hop(item, step, 'work', step.claimedAt ?? now, now, failure.cause, [], node)];
+  const undelivered = failure.cause === 'undelivered';
+  const hops: HopRecord[] = undelivered
+    ? []
+    : [hop(item, step, 'work', step.claimedAt ?? now, now, failure.cause, [], node)];
   await recordFailure(core, tx, step.nodeId, now);
-  if (failure.retryable && step.attempt < maxAttempts) {
+  if (undelivered || (failure.retryable && step.attempt < maxAttempts)) {
     assertStepTransition(step.state, 'queued', step.id);
     await requeueSteps(core.store, tx, [
-      { stepId: step.id, queuedAt: now, rankAt: rankAt(now, step.priority), error },
+      {
+        stepId: step.id,
+        queuedAt: now,
+        rankAt: rankAt(now, step.priority),
+        error,
+        spendAttempt: !undelivered,
+      },
     ]);
     const events: NewEvent[] = [
       {
         workItemId: item.id,
         stepId: step.id,
         type: 'step.requeued',
-        data: { ...error, nextAttempt: step.attempt + 1 },
+        data: { ...error, nextAttempt: undelivered ? step.attempt : step.attempt + 1 },
         at: now,
       },
     ];
@@ -306,7 +321,7 @@ export function publishFailure(core: Core, held: StepWithItem, result: FailureRe
 export async function failStep(
   core: Core,
   principal: Principal,
-  input: LeaseRef & { reason: string; retryable: boolean },
+  input: LeaseRef & { reason: string; retryable: boolean; cause?: FailureCause | undefined },
 ): Promise<StepOutcome & { requeued: boolean }> {
   const now = core.clock.now();
   let held: StepWithItem | undefined;
@@ -317,7 +332,7 @@ export async function failStep(
       core,
       tx,
       held,
-      { reason: input.reason, retryable: input.retryable, cause: 'failed' },
+      { reason: input.reason, retryable: input.retryable, cause: input.cause ?? 'failed' },
       now,
     );
     const view = await itemView(tx, held.item, result.requeued ? undefined : 'failed');

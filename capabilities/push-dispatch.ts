@@ -3,8 +3,10 @@
 // steps in flight), POSTs each step with its lease token and a callback URL, and then:
 // a 2xx answer with a `result` completes the step; a 2xx without one leaves it claimed for a later
 // callback (POST /v1/work-items/:id/complete with the lease token); an error status, a network
-// error or a timeout is a retryable failure. Fencing decides races: whoever acts first with a live
-// lease wins, the other gets lease_lost and is ignored.
+// error or a timeout is a retryable failure. A push that never reached the node (connection refused,
+// unknown host) goes back to the queue without using up an attempt, and counts against the node's
+// circuit breaker. Fencing decides races: whoever acts first with a live lease wins, the other gets
+// lease_lost and is ignored.
 import { isFlowmeshError } from '../work/errors.js';
 import type { JsonValue } from '../work/json.js';
 import type { Principal } from '../work/principal.js';
@@ -85,6 +87,27 @@ export interface PushDispatcher {
   dispatch(): Promise<DispatchReport>;
 }
 
+/**
+ * Errors that mean the request never reached the node (nothing listens there, the host does not
+ * resolve or cannot be reached): the step was not delivered, so it costs the step no attempt. A reset
+ * or a timeout may come after the node got the step, so those stay failures.
+ */
+const MIN_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 60_000;
+
+const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The connection error code of `error` or of its causes (fetch wraps it: TypeError → cause). */
+export function connectionErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_DELIVERED.has(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function resultOf(body: unknown): { result: JsonValue; confidence?: number } | undefined {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const b = body as Record<string, unknown>;
@@ -102,6 +125,10 @@ export function createPushDispatcher(
   options: { transport?: PushTransport } = {},
 ): PushDispatcher {
   const transport = options.transport ?? httpPushTransport();
+  // Nodes whose endpoint could not be reached: no step is claimed for them until the backoff passes
+  // (1 s, doubling up to a minute), so a requeued step does not bounce straight back to a dead
+  // endpoint. The refusals count against the node's circuit breaker meanwhile.
+  const unreachable = new Map<string, { until: number; backoffMs: number }>();
 
   async function deliver(
     node: NodeState,
@@ -120,6 +147,7 @@ export function createPushDispatcher(
     const row = { stepId: claim.step.id, nodeId: node.id };
     const target = node.endpoint ?? node.mcp?.url ?? node.id;
     let failure: string;
+    let undelivered = false;
     try {
       const res = await transport.send(
         node,
@@ -127,6 +155,7 @@ export function createPushDispatcher(
         traceparent,
         AbortSignal.timeout(node.timeoutSeconds * 1000),
       );
+      unreachable.delete(node.id);
       if (res.status >= 200 && res.status < 300) {
         const done = resultOf(res.body);
         if (!done) return { ...row, outcome: 'accepted' };
@@ -137,14 +166,30 @@ export function createPushDispatcher(
     } catch (error) {
       if (isFlowmeshError(error) && error.code === 'lease_lost') return { ...row, outcome: 'superseded' };
       const name = (error as Error)?.name;
+      const code = connectionErrorCode(error);
+      undelivered = code !== undefined;
       failure = isFlowmeshError(error)
         ? error.message // the transport's own account, e.g. an agent's MCP tool that answered isError
         : name === 'TimeoutError' || name === 'AbortError'
           ? `no answer from ${target} within ${node.timeoutSeconds} s`
-          : `could not reach ${target}: ${(error as Error)?.message ?? String(error)}`;
+          : code
+            ? `could not reach ${target} (${code}); the step was not delivered`
+            : `could not reach ${target}: ${(error as Error)?.message ?? String(error)}`;
+    }
+    if (undelivered) {
+      const backoffMs = Math.min(
+        MAX_BACKOFF_MS,
+        (unreachable.get(node.id)?.backoffMs ?? MIN_BACKOFF_MS / 2) * 2,
+      );
+      unreachable.set(node.id, { until: core.clock.now().getTime() + backoffMs, backoffMs });
     }
     try {
-      await failStep(core, DISPATCHER, { ...ref, reason: failure, retryable: true });
+      await failStep(core, DISPATCHER, {
+        ...ref,
+        reason: failure,
+        retryable: true,
+        ...(undelivered ? { cause: 'undelivered' as const } : {}),
+      });
       return { ...row, outcome: 'failed', detail: failure };
     } catch (error) {
       // A callback completed it first, or the lease ran out and the sweeper took it back.
@@ -160,6 +205,7 @@ export function createPushDispatcher(
       const pending: Promise<void>[] = [];
       for (const node of core.router.registry.nodes()) {
         if (node.mode !== 'push' || (!node.endpoint && !options.transport)) continue;
+        if ((unreachable.get(node.id)?.until ?? 0) > core.clock.now().getTime()) continue;
         const claimed = await claimNow(core, node, node.capacity);
         for (const c of claimed) {
           report.sent++;

@@ -179,7 +179,14 @@ export async function finishStep(
 export async function requeueSteps(
   store: Store,
   tx: Database,
-  list: readonly { stepId: string; queuedAt: Date; rankAt: Date; error: unknown }[],
+  list: readonly {
+    stepId: string;
+    queuedAt: Date;
+    rankAt: Date;
+    error: unknown;
+    /** False when the step never reached its node (an undelivered push): the attempt is not used up. */
+    spendAttempt?: boolean;
+  }[],
 ): Promise<void> {
   if (list.length === 0) return;
   const data = JSON.stringify(
@@ -188,13 +195,15 @@ export async function requeueSteps(
       queued_at: iso(s.queuedAt),
       rank_at: iso(s.rankAt),
       error: s.error ?? null,
+      spend: s.spendAttempt !== false,
     })),
   );
   await store.rows(
-    sql`update steps s set state = 'queued', attempt = s.attempt + 1, node_id = null, lease_token = null,
-      lease_expires_at = null, claimed_at = null, queued_at = u.queued_at, rank_at = u.rank_at,
-      error = coalesce(u.error, s.error)
-      from jsonb_to_recordset(${data}::jsonb) as u(id uuid, queued_at timestamptz, rank_at timestamptz, error jsonb)
+    sql`update steps s set state = 'queued', attempt = s.attempt + (case when u.spend then 1 else 0 end),
+      node_id = null, lease_token = null, lease_expires_at = null, claimed_at = null, queued_at = u.queued_at,
+      rank_at = u.rank_at, error = coalesce(u.error, s.error)
+      from jsonb_to_recordset(${data}::jsonb) as u(id uuid, queued_at timestamptz, rank_at timestamptz, error jsonb,
+        spend boolean)
       where s.id = u.id`,
     tx,
   );

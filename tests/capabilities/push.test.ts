@@ -1,9 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPushDispatcher, type PushRequest } from '../../capabilities/push-dispatch.js';
+import {
+  connectionErrorCode,
+  createPushDispatcher,
+  type PushRequest,
+} from '../../capabilities/push-dispatch.js';
+import { runSweep } from '../../capabilities/sweeper.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
-import { eventTypes, item, network, submit } from './helpers.js';
+import { escalations, eventTypes, item, network, submit } from './helpers.js';
 
 // An in-test endpoint on 127.0.0.1: each test says how it answers.
 type Answer = (req: PushRequest, res: ServerResponse) => void;
@@ -38,7 +43,7 @@ const reply = (status: number, body?: unknown) => (_req: PushRequest, res: Serve
   res.end(body === undefined ? '' : JSON.stringify(body));
 };
 
-function pushNetwork(capacity = 2) {
+function pushNetwork(capacity = 2, at = endpoint) {
   return network({
     capabilities: [{ id: 'kb.answer', leaseSeconds: 300 }],
     nodes: [
@@ -47,7 +52,7 @@ function pushNetwork(capacity = 2) {
         name: 'Help centre',
         kind: 'self_service',
         mode: 'push',
-        endpoint,
+        endpoint: at,
         timeoutSeconds: 1,
         capacity,
         capabilities: [{ capability: 'kb.answer' }],
@@ -142,5 +147,63 @@ describe('push dispatch', () => {
       '/v1/nodes',
     );
     expect(nodes.body.nodes[0]).toMatchObject({ wip: 2, queueDepth: 1 });
+  });
+
+  it('does not spend attempts on a push that never reached the node, and trips the breaker instead', async () => {
+    // A port nothing listens on: every push is refused before the node could get the step.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const down = `http://127.0.0.1:${port}/steps`;
+    t = await createTestRuntime({ network: pushNetwork(2, down) });
+    const s = await submit(t, 'kb.answer');
+    const dispatcher = createPushDispatcher(t.runtime);
+    const first = await dispatcher.dispatch();
+    expect(first.outcomes[0]).toMatchObject({
+      outcome: 'failed',
+      detail: `could not reach ${down} (ECONNREFUSED); the step was not delivered`,
+    });
+    // The endpoint is left alone for a second, then for 2, 4, 8 s: no push bounces straight back to it.
+    expect((await dispatcher.dispatch()).sent).toBe(0);
+    // kb.answer allows 3 attempts: five refused pushes would have failed the item.
+    for (const seconds of [1, 2, 4, 8]) {
+      t.clock.advance(seconds * 1000 - 1);
+      expect((await dispatcher.dispatch()).sent).toBe(0);
+      t.clock.advance(1);
+      expect((await dispatcher.dispatch()).sent).toBe(1);
+    }
+    expect((await item(t, s.id)).steps[0]).toMatchObject({ state: 'queued', attempt: 1 });
+    expect((await item(t, s.id)).state).toBe('open');
+    const requeued = await t.request<{ events: { type: string; data: Record<string, unknown> }[] }>(
+      'GET',
+      `/v1/work-items/${s.id}/events`,
+    );
+    expect(requeued.body.events.filter((e) => e.type === 'step.requeued').map((e) => e.data)).toEqual(
+      Array.from({ length: 5 }, () => expect.objectContaining({ cause: 'undelivered', nextAttempt: 1 })),
+    );
+    // Five failures in the window: the breaker opens and dispatch stops sending to the endpoint.
+    expect((await runSweep(t.runtime)).tripped).toEqual(['help-centre']);
+    // With its only node's breaker open the step has nowhere to go: ops get a no_capable_node escalation.
+    expect((await item(t, s.id)).steps[0]).toMatchObject({
+      eligibleNodes: [],
+      exclusions: [{ nodeId: 'help-centre', reason: 'circuit_open' }],
+    });
+    expect((await escalations(t, s.id)).map((e) => e.kind)).toEqual(['no_capable_node']);
+    t.clock.advance(60_000);
+    expect((await dispatcher.dispatch()).sent).toBe(0);
+  });
+
+  it('tells an undelivered push from one that failed after it was sent', () => {
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+    });
+    expect(connectionErrorCode(refused)).toBe('ECONNREFUSED');
+    expect(connectionErrorCode(Object.assign(new Error('dns'), { code: 'ENOTFOUND' }))).toBe('ENOTFOUND');
+    const reset = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+    });
+    expect(connectionErrorCode(reset)).toBeUndefined();
+    expect(connectionErrorCode(new Error('boom'))).toBeUndefined();
   });
 });
