@@ -30,26 +30,47 @@ export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWrite
   const { store, logger } = options;
   const maxBatch = options.maxBatch ?? 512;
   const maxQueue = options.maxQueue ?? 100_000;
-  let queue: SpanRow[] = [];
+  const queue: SpanRow[] = [];
   let dropped = 0;
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
+  /** Whether a size-triggered write is queued or running (one at a time: it writes full batches). */
+  let draining = false;
 
-  const writeQueued = async () => {
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      try {
-        await insertSpans(store, batch);
-      } catch (error) {
-        // Spans are derived data: log and drop, never let telemetry break the work path.
-        dropped += batch.length;
-        logger.warn('span store write failed; batch dropped', { spans: batch.length, error: String(error) });
-      }
+  const write = async (batch: SpanRow[]) => {
+    try {
+      await insertSpans(store, batch);
+    } catch (error) {
+      // Spans are derived data: log and drop, never let telemetry break the work path.
+      dropped += batch.length;
+      logger.warn('span store write failed; batch dropped', { spans: batch.length, error: String(error) });
     }
   };
+  /** Spans ever queued and ever taken off the queue to be written (dropped ones are not queued). */
+  let queued = 0;
+  let taken = 0;
+  const take = (n: number) => {
+    taken += Math.min(n, queue.length);
+    return queue.splice(0, n);
+  };
+  /** Writes full batches while there are; what is left waits for the timer or an explicit flush. */
+  const writeFull = async () => {
+    try {
+      while (queue.length >= maxBatch) await write(take(maxBatch));
+    } finally {
+      draining = false;
+    }
+  };
+  /**
+   * Writes what was queued up to `upTo`, and no more: spans that arrive meanwhile wait for a full
+   * batch or the next flush, rather than each write chasing the few that came during the one before.
+   */
+  const writeUpTo = async (upTo: number) => {
+    while (taken < upTo && queue.length > 0) await write(take(Math.min(maxBatch, upTo - taken)));
+  };
   const flush = () => {
-    chain = chain.then(writeQueued);
+    const upTo = queued;
+    chain = chain.then(() => writeUpTo(upTo));
     return chain;
   };
 
@@ -63,9 +84,16 @@ export function createSpanStoreWriter(options: SpanStoreOptions): SpanStoreWrite
       if (closed) return;
       for (const r of rows) {
         if (queue.length >= maxQueue) dropped += 1;
-        else queue.push(r);
+        else {
+          queue.push(r);
+          queued += 1;
+        }
       }
-      if (queue.length >= maxBatch) void flush();
+      // One writer for full batches at a time, not one per span enqueued while it runs.
+      if (queue.length >= maxBatch && !draining) {
+        draining = true;
+        chain = chain.then(writeFull);
+      }
     },
     flush,
     async sweep(cutoff) {
