@@ -18,7 +18,10 @@ async function run({ url, key, seconds, concurrency }) {
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
         await post('/v1/work-items', { kind: 'bench', title: 'loop', capability: 'bench.work' });
-        const claim = await post('/v1/nodes/bench-team/claims', {});
+        // A claim may come back empty (204) though this loop's item is queued: another claimer's
+        // newer snapshot took the step this one saw. An agent asks again, waiting for work.
+        let claim = await post('/v1/nodes/bench-team/claims', {});
+        while (!claim.workItem) claim = await post('/v1/nodes/bench-team/claims', { wait: 1 });
         await post(`/v1/work-items/${claim.workItem.id}/complete`, {
           stepId: claim.step.id,
           leaseToken: claim.lease.token,
