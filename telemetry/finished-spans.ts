@@ -7,11 +7,13 @@
 import {
   type Attributes,
   ROOT_CONTEXT,
+  type SpanContext,
   type SpanKind,
   type SpanStatus,
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
   RandomIdGenerator,
@@ -56,6 +58,55 @@ const hrTime = (ms: number): [number, number] => {
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 };
 
+/**
+ * A finished span as the span processors read it. A class rather than an object literal: its
+ * spanContext() is one method for every span, not a new closure per span.
+ */
+class FinishedReadableSpan implements ReadableSpan {
+  readonly links = [];
+  readonly events = [];
+  readonly ended = true;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly parentSpanContext: SpanContext | undefined;
+  readonly startTime: [number, number];
+  readonly endTime: [number, number];
+  readonly duration: [number, number];
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly #context: SpanContext;
+
+  constructor(
+    span: FinishedSpan,
+    parent: SpanContext | undefined,
+    attributes: Attributes,
+    resource: Resource,
+    scope: InstrumentationScope,
+  ) {
+    const end = Math.max(span.endMs, span.startMs);
+    this.name = span.name;
+    this.kind = span.kind;
+    this.#context = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED };
+    this.parentSpanContext = parent;
+    this.startTime = hrTime(span.startMs);
+    this.endTime = hrTime(end);
+    this.duration = hrTime(end - span.startMs);
+    this.status = span.status;
+    this.attributes = attributes;
+    this.resource = resource;
+    this.instrumentationScope = scope;
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+}
+
 export function createSpanEmitter(deps: SpanEmitterDeps): SpanEmitter {
   const { exporters, sampler, resource, scope } = deps;
   const ids = new RandomIdGenerator();
@@ -65,7 +116,7 @@ export function createSpanEmitter(deps: SpanEmitterDeps): SpanEmitter {
     newSpanId: () => ids.generateSpanId(),
     emit(span) {
       if (exporters.length === 0) return;
-      const parent = span.parent
+      const parent: SpanContext | undefined = span.parent
         ? {
             traceId: span.traceId,
             spanId: span.parent.spanId,
@@ -82,27 +133,10 @@ export function createSpanEmitter(deps: SpanEmitterDeps): SpanEmitter {
         [],
       );
       if (decision.decision !== SamplingDecision.RECORD_AND_SAMPLED) return;
-      const end = Math.max(span.endMs, span.startMs);
-      const context = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED };
-      const readable: ReadableSpan = {
-        name: span.name,
-        kind: span.kind,
-        spanContext: () => context,
-        ...(parent ? { parentSpanContext: parent } : {}),
-        startTime: hrTime(span.startMs),
-        endTime: hrTime(end),
-        duration: hrTime(end - span.startMs),
-        status: span.status,
-        attributes: decision.attributes ? { ...span.attributes, ...decision.attributes } : span.attributes,
-        links: [],
-        events: [],
-        ended: true,
-        resource,
-        instrumentationScope: scope,
-        droppedAttributesCount: 0,
-        droppedEventsCount: 0,
-        droppedLinksCount: 0,
-      };
+      const attributes = decision.attributes
+        ? { ...span.attributes, ...decision.attributes }
+        : span.attributes;
+      const readable = new FinishedReadableSpan(span, parent, attributes, resource, scope);
       for (const processor of exporters) processor.onEnd(readable);
     },
   };

@@ -76,7 +76,7 @@ export interface HopTracerDeps {
   logger: Logger;
 }
 
-type SpanFacts = Omit<FinishedSpan, 'kind'>;
+type SpanFacts = FinishedSpan;
 type RowFacts = Omit<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'name' | 'startAt' | 'endAt'>;
 
 export function createHopTracer(deps: HopTracerDeps): HopTracer {
@@ -92,7 +92,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
       endAt: new Date(Math.max(facts.endMs, facts.startMs)),
       ...row,
     });
-    if (spans.exporting) spans.emit({ ...facts, kind: SpanKind.INTERNAL });
+    if (spans.exporting) spans.emit(facts);
   };
 
   return {
@@ -111,10 +111,17 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
         };
         if (hop.nodeId) attributes[ATTR.nodeId] = hop.nodeId;
         if (hop.nodeKind) attributes[ATTR.nodeKind] = hop.nodeKind;
-        if (hop.policyIds && hop.policyIds.length > 0) attributes[ATTR.policyIds] = hop.policyIds;
+        // What the row keeps beside its columns: the hop's own attributes, the step's place, the rules.
+        const stored: Record<string, unknown> = hop.attributes ? storedAttributes(hop.attributes) : {};
+        stored[ATTR.stepSeq] = hop.seq;
+        if (hop.policyIds && hop.policyIds.length > 0) {
+          attributes[ATTR.policyIds] = hop.policyIds;
+          stored[ATTR.policyIds] = hop.policyIds;
+        }
         const parent = parseTraceparent(hop.traceparent);
         const facts: SpanFacts = {
           name: hopSpanName(hop.hop),
+          kind: SpanKind.INTERNAL,
           traceId: parent?.traceId ?? spans.newTraceId(),
           // The work span's id is the one handed out with the claim, so agent spans nest under it.
           spanId: WORK_HOPS.has(hop.hop) ? stepSpanId(hop.stepId, hop.attempt) : spans.newSpanId(),
@@ -137,7 +144,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           nodeKind: hop.nodeKind,
           attempt: hop.attempt,
           outcome: hop.outcome,
-          attributes: storedAttributes(attributes),
+          attributes: stored,
         });
       } catch (error) {
         logger.warn('hop span not recorded', {
@@ -159,6 +166,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
         };
         const facts: SpanFacts = {
           name: ITEM_SPAN_NAME,
+          kind: SpanKind.INTERNAL,
           traceId: root?.traceId ?? spans.newTraceId(),
           spanId: root?.spanId ?? spans.newSpanId(),
           startMs: end.createdAt.getTime(),
