@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'drizzle-orm';
 import { noopHopRecorder } from '../capabilities/hooks.js';
@@ -46,23 +44,29 @@ const network = NetworkSchema.parse({
   ],
 });
 
-/** An OTLP/HTTP receiver that reads and discards what it is sent, counting requests. */
-async function startReceiver(): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
-  let requests = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
+/** An OTLP/HTTP receiver that reads and discards what it is sent, counting requests (bench/otlp-receiver.mjs). */
+async function startReceiver(): Promise<{
+  url: string;
+  requests(): Promise<number>;
+  close(): Promise<void>;
+}> {
+  const worker = new Worker(new URL('./otlp-receiver.mjs', import.meta.url));
+  const next = () =>
+    new Promise<{ port?: number; requests?: number }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port } = await next();
   return {
     url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    async requests() {
+      const reply = next();
+      worker.postMessage('count');
+      return (await reply).requests ?? 0;
+    },
+    async close() {
+      await worker.terminate();
+    },
   };
 }
 
@@ -135,7 +139,7 @@ async function startLoopServer(db: Db, tracing: boolean): Promise<LoopServer> {
       await runtime.telemetry.forceFlush();
       const stored = await runtime.store.rows<{ n: number | string }>(sql`select count(*) as n from spans`);
       print(db, 'tracing_on_spans_stored', Number(stored[0]?.n ?? 0));
-      print(db, 'tracing_on_otlp_requests', receiver.requests());
+      print(db, 'tracing_on_otlp_requests', await receiver.requests());
     },
     async close() {
       await server.close();
