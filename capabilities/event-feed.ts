@@ -5,7 +5,7 @@
 // the write path. Writers in this process may poke() the feed to be seen at once.
 
 import type { Store } from '../store/database.js';
-import { latestEventId, oldestOfNewestEventId, readEventLog } from '../store/event-log.js';
+import { latestEventId, oldestOfNewestEventId, readEventLog, readEventLogPage } from '../store/event-log.js';
 import type { Clock } from '../work/clock.js';
 import { type EventFilter, type FeedEvent, matchesEvent } from '../work/event-filter.js';
 import type { Logger } from '../work/logger.js';
@@ -62,8 +62,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     if (horizon === undefined) horizon = Math.max(0, (await oldestOfNewestEventId(store.db, 1000)) - 1);
     for (;;) {
       const from: number = horizon;
-      const rows = await readEventLog(store.db, { after: from, limit: batchSize });
-      const accepted = await gaps.safeRows(rows, from);
+      const page = await readEventLogPage(store.db, { after: from, limit: batchSize });
+      const accepted = gaps.safeRows(page.events, from, page.horizon);
       const last = accepted.at(-1);
       if (!last) return from;
       horizon = last.id;

@@ -2,13 +2,16 @@
 // commits (the row appears) or rolls back (it never does); a reader must not move past the gap while
 // the first is possible, however long that transaction runs.
 //
-// On PostgreSQL a gap is judged with transaction ids: when the gap is first seen, the transaction that
-// took the id had started, so its id is below that moment's xmax. Once the oldest running transaction
-// (xmin) is at or past that xmax, it has ended: if the row is still missing, it rolled back. A short
-// grace covers the instant between taking the id and getting a transaction id (same statement).
+// On PostgreSQL a gap is judged with transaction ids, from the snapshot the rows were read in (one
+// statement reads both, see readEventLogPage): when the gap is first seen, the transaction that took
+// the id had started, so its id is below that snapshot's xmax. Once a snapshot's oldest running
+// transaction (xmin) is at or past that xmax, the transaction had ended before the snapshot: if the row
+// is missing from that snapshot's rows, it rolled back. (A horizon read after the rows would not do:
+// the transaction may commit in between, and its row would be passed over for good.) A short grace
+// covers the instant between taking the id and getting a transaction id (same statement).
 // PGlite has one connection: nothing is in flight while the log is read, so every gap is a rollback.
 import type { Store } from '../store/database.js';
-import { transactionHorizon } from '../store/event-log.js';
+import type { TransactionHorizon } from '../store/event-log.js';
 import type { Clock } from '../work/clock.js';
 import { gapsBefore, type LogRow, safePrefix } from '../work/event-horizon.js';
 
@@ -16,22 +19,24 @@ import { gapsBefore, type LogRow, safePrefix } from '../work/event-horizon.js';
 export const GAP_MIN_GRACE_MS = 1_000;
 
 export interface GapJudge {
-  /** The rows (ordered by id, ids > `from`) that may be handed out now. */
-  safeRows<T extends LogRow>(rows: readonly T[], from: number, db?: Store['db']): Promise<T[]>;
+  /**
+   * The rows (ordered by id, ids > `from`) that may be handed out now; `horizon` is the transaction
+   * horizon of the snapshot the rows were read in.
+   */
+  safeRows<T extends LogRow>(rows: readonly T[], from: number, horizon: TransactionHorizon): T[];
 }
 
-export function createGapJudge(deps: { store: Store; clock: Clock; minGraceMs?: number }): GapJudge {
-  const { store, clock } = deps;
+export function createGapJudge(deps: { kind: Store['kind']; clock: Clock; minGraceMs?: number }): GapJudge {
+  const { kind, clock } = deps;
   const minGraceMs = deps.minGraceMs ?? GAP_MIN_GRACE_MS;
   /** Gaps seen: first missing id → when first seen, that moment's xmax, and whether it was judged a rollback. */
   const seen = new Map<number, { at: number; xmax: bigint; settled: boolean }>();
   return {
-    async safeRows(rows, from, db = store.db) {
-      if (store.kind === 'pglite') return safePrefix(rows, from, () => true);
+    safeRows(rows, from, horizon) {
+      if (kind === 'pglite') return safePrefix(rows, from, () => true);
       const gaps = gapsBefore(rows, from);
       if (gaps.length === 0) return [...rows];
       if (gaps.every((gap) => seen.get(gap)?.settled)) return [...rows];
-      const horizon = await transactionHorizon(db);
       const now = clock.now().getTime();
       for (const gap of gaps) {
         const first = seen.get(gap);
@@ -58,7 +63,7 @@ const judges = new WeakMap<Store, GapJudge>();
 export function gapJudgeFor(store: Store, clock: Clock): GapJudge {
   let judge = judges.get(store);
   if (!judge) {
-    judge = createGapJudge({ store, clock });
+    judge = createGapJudge({ kind: store.kind, clock });
     judges.set(store, judge);
   }
   return judge;

@@ -2,7 +2,7 @@
 // advisory lock, so one instance does it), then sends due deliveries, signed, retrying failures with
 // exponential backoff on the injectable clock. Each delivery's attempts are kept as its log.
 import { ADVISORY_LOCKS, tryAdvisoryXactLock } from '../store/advisory-locks.js';
-import { readEventLog } from '../store/event-log.js';
+import { readEventLogPage } from '../store/event-log.js';
 import {
   claimDueDeliveries,
   type DueDelivery,
@@ -52,8 +52,8 @@ export async function fanOutWebhookEvents(core: Core, limit = 500): Promise<numb
     const now = core.clock.now();
     let created = 0;
     for (const hook of await listWebhookRows(tx)) {
-      const rows = await readEventLog(tx, { after: hook.cursor, limit });
-      const safe = await gaps.safeRows(rows, hook.cursor, tx);
+      const page = await readEventLogPage(tx, { after: hook.cursor, limit });
+      const safe = gaps.safeRows(page.events, hook.cursor, page.horizon);
       const last = safe.at(-1);
       if (!last) continue;
       const filter = { types: normalizeTypes(hook.events), kinds: [] };

@@ -91,15 +91,49 @@ export async function oldestOfNewestEventId(db: Database, limit: number): Promis
 }
 
 /**
- * The database's transaction horizon now: every transaction id below `xmin` has ended; every
- * transaction that has started so far has an id below `xmax` (PostgreSQL's pg_current_snapshot()).
+ * A snapshot's transaction horizon: every transaction id below `xmin` had ended when it was taken;
+ * every transaction that had started by then has an id below `xmax` (PostgreSQL's pg_current_snapshot()).
  */
-export async function transactionHorizon(db: Database): Promise<{ xmin: bigint; xmax: bigint }> {
-  const [row] = await rows<{ xmin: string; xmax: string }>(
+export interface TransactionHorizon {
+  xmin: bigint;
+  xmax: bigint;
+}
+
+export interface EventLogPage {
+  /** Events with `after < id`, oldest first, at most `limit`. */
+  events: FeedEvent[];
+  /** The horizon of the snapshot the events were read in (one statement: the same snapshot). */
+  horizon: TransactionHorizon;
+}
+
+/**
+ * The next events of the log after `after`, read together with their snapshot's transaction horizon,
+ * so a reader can tell whether a missing id's transaction had ended when the events were read.
+ */
+export async function readEventLogPage(
+  db: Database,
+  q: { after: number; limit: number },
+): Promise<EventLogPage> {
+  const found = await rows<Partial<EventRow> & { xmin: string; xmax: string }>(
     db,
-    sql`select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax from pg_current_snapshot() s`,
+    sql`select s.xmin, s.xmax, e.*
+      from (select pg_snapshot_xmin(c)::text as xmin, pg_snapshot_xmax(c)::text as xmax
+              from pg_current_snapshot() c) s
+      left join (
+        select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by, w.traceparent
+          from events e left join work_items w on w.id = e.work_item_id
+          where e.id > ${q.after}
+          order by e.id limit ${q.limit}
+      ) e on true
+      order by e.id`,
   );
-  return { xmin: BigInt(row?.xmin ?? 0), xmax: BigInt(row?.xmax ?? 0) };
+  const first = found[0];
+  return {
+    events: found
+      .filter((r): r is EventRow & { xmin: string; xmax: string } => r.id != null)
+      .map(toFeedEvent),
+    horizon: { xmin: BigInt(first?.xmin ?? 0), xmax: BigInt(first?.xmax ?? 0) },
+  };
 }
 
 /** The highest id in the log (0 when empty). */

@@ -1,6 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventFeed } from '../../capabilities/event-feed.js';
+import { createGapJudge } from '../../capabilities/log-gaps.js';
+import { readEventLogPage } from '../../store/event-log.js';
+import { manualClock } from '../../work/clock.js';
 import { gapsBefore, safePrefix } from '../../work/event-horizon.js';
 import { silentLogger } from '../../work/logger.js';
 import { onPostgres } from '../support/database.js';
@@ -26,6 +29,39 @@ describe('safePrefix', () => {
     expect(gapsBefore(rows(11, 14, 15, 17), 10)).toEqual([12, 16]);
     expect(gapsBefore(rows(13), 10)).toEqual([11]);
     expect(gapsBefore([], 10)).toEqual([]);
+  });
+});
+
+describe('the gap judge on PostgreSQL', () => {
+  const horizon = (xmin: number, xmax: number) => ({ xmin: BigInt(xmin), xmax: BigInt(xmax) });
+
+  it('waits while the snapshot shows a transaction older than the gap still running', () => {
+    const clock = manualClock();
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
+    clock.advance(3_600_000);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(104, 110)).map((r) => r.id)).toEqual([11]);
+  });
+
+  it('passes the gap once a snapshot has every transaction of its first sighting ended', () => {
+    const clock = manualClock();
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
+    clock.advance(1_000);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(105, 110)).map((r) => r.id)).toEqual([11, 13]);
+  });
+
+  it('waits out the grace even when the transaction ids say the gap is over', () => {
+    const clock = manualClock();
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    clock.advance(999);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(200, 200)).map((r) => r.id)).toEqual([11]);
+  });
+
+  it('on PGlite passes every gap (one connection: nothing is in flight while the log is read)', () => {
+    const judge = createGapJudge({ kind: 'pglite', clock: manualClock() });
+    expect(judge.safeRows(rows(11, 13), 10, horizon(0, 0)).map((r) => r.id)).toEqual([11, 13]);
   });
 });
 
@@ -130,6 +166,29 @@ describe.runIf(onPostgres)('event feed on PostgreSQL', () => {
     expect((await sub.next(5_000)).map((e) => e.type)).toEqual(['long.first', 'long.second']);
     sub.close();
     feed.close();
+  });
+
+  it('judges a gap by the snapshot its rows were read in, not by a later one', async () => {
+    const judge = createGapJudge({ kind: 'postgres', clock: t.clock, minGraceMs: 1_000 });
+    const from = Number(
+      (await t.runtime.store.rows<{ id: string }>(sql`select max(id) as id from events`))[0]?.id ?? 0,
+    );
+    const slow = await holdEventOpen('snap.first', 'commit');
+    await insertEvent(undefined, 'snap.second');
+    const before = await readEventLogPage(t.runtime.store.db, { after: from, limit: 100 });
+    expect(before.events.map((e) => e.type)).toEqual(['snap.second']);
+    expect(judge.safeRows(before.events, from, before.horizon)).toEqual([]);
+    // The transaction commits after the rows were read: those rows, with their own snapshot's
+    // horizon, must still not pass the gap (a horizon read now would say the transaction has ended).
+    await slow.end();
+    t.clock.advance(60_000);
+    expect(judge.safeRows(before.events, from, before.horizon)).toEqual([]);
+    const after = await readEventLogPage(t.runtime.store.db, { after: from, limit: 100 });
+    expect(after.horizon.xmin).toBeGreaterThanOrEqual(before.horizon.xmax);
+    expect(judge.safeRows(after.events, from, after.horizon).map((e) => e.type)).toEqual([
+      'snap.first',
+      'snap.second',
+    ]);
   });
 
   it('passes over the id of a rolled-back transaction once that transaction has ended', async () => {
