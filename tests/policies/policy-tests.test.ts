@@ -1,12 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../bin/cli.js';
 import { loadNetworkFile } from '../../capabilities/network-file.js';
 import { runPolicyCommand } from '../../policies/cli.js';
 import { findPolicyTestFiles, loadPolicySet } from '../../policies/load.js';
 import { formatCaseFailure, runPolicyTests } from '../../policies/policy-tests.js';
+
+/** A folder for one test's rule files, removed when the test ends. */
+async function ruleDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowmesh-policy-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 async function exampleSet() {
   const network = await loadNetworkFile('examples/network.yaml');
@@ -28,7 +35,7 @@ describe('policy tests', () => {
   });
 
   it('print the rule, the inputs and the values that decided when a case fails', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-policy-'));
+    const dir = await ruleDir();
     await writeFile(
       join(dir, 'rules.yaml'),
       '- id: big-refund\n  on: complete\n  when: item.attributes.amount > 500\n  require: refund.approve\n',
@@ -57,7 +64,7 @@ describe('policy tests', () => {
   });
 
   it('exit non-zero with the problems when the rules do not load', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'flowmesh-policy-'));
+    const dir = await ruleDir();
     await writeFile(
       join(dir, 'rules.yaml'),
       '- id: bad\n  on: admit\n  when: itm.kind == "x"\n  deny: true\n',

@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPolicyHolder, type ReloadOutcome } from '../../policies/holder.js';
 import { loadPolicySet } from '../../policies/load.js';
 import { watchPolicies } from '../../policies/watch.js';
@@ -14,6 +14,7 @@ const ALLOW_ALL = '- id: open\n  on: admit\n  deny: false\n';
 
 async function holderOn(text: string) {
   const dir = await mkdtemp(join(tmpdir(), 'flowmesh-reload-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'rules.yaml'), text);
   const initial = await loadPolicySet(dir, { capabilities: CAPABILITIES });
   const holder = createPolicyHolder({
