@@ -20,15 +20,14 @@ import {
 } from '../../telemetry/service.js';
 import type { Telemetry } from '../../telemetry/setup.js';
 import { FlowmeshError } from '../../work/errors.js';
-import { KindSchema } from '../../work/work-item.js';
+import { IsoDateTimeSchema, KindSchema } from '../../work/work-item.js';
 import { requireRole } from '../auth.js';
 import type { AppEnv } from '../context.js';
 import { commonErrors, IdParam, problemResponseSpec } from '../schemas.js';
 
-const Instant = z.iso
-  .datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-01-05T09:00:00Z' })
-  .transform((s) => new Date(s))
-  .optional();
+/** A window's end: a real date-time between 1970 and 9999 (the database stores no year 0, which a
+ * default `from` a week before `to` = 0001-01-01 would be). */
+const Instant = IsoDateTimeSchema.transform((s) => new Date(s)).optional();
 const WindowQuery = z.object({ from: Instant, to: Instant });
 
 const ops = requireRole('admin', 'operator');

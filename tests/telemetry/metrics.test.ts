@@ -78,6 +78,19 @@ describe('flow metrics', () => {
     expect(JSON.stringify(res.body.errors)).toContain('groupBy');
   });
 
+  it('rejects a window outside the years 1970 to 9999 with the field named', async () => {
+    // A default `from` a week before to=0001-01-01 would be year 0, which the database does not store.
+    for (const query of [
+      'to=0001-01-01T00:00:00Z',
+      'from=10000-01-01T00:00:00Z',
+      'to=2026-02-30T00:00:00Z',
+    ]) {
+      const res = await t.request<{ errors: { path: string }[] }>('GET', `/v1/metrics/flow?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(JSON.stringify(res.body.errors), query).toContain(query.slice(0, query.indexOf('=')));
+    }
+  });
+
   it('exposes queue depth, WIP, the oldest wait and a lead-time histogram in Prometheus text', async () => {
     const res = await t.runtime.app.request('/metrics');
     expect(res.status).toBe(200);
