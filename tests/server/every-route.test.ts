@@ -122,6 +122,24 @@ describe('every route of the OpenAPI document', () => {
     }
   });
 
+  it('answers every role, and no key, with a 2xx or a problem+json 4xx (401 without a key)', async () => {
+    const keys = {
+      submitter: (await t.createKey('submitter')).key,
+      operator: (await t.createKey('operator')).key,
+      agent: (await t.createKey('agent', 'triage-agent')).key,
+    };
+    for (const { method, path, op } of operations) {
+      if (streams(op)) continue;
+      const url = fill(path, path.startsWith('/v1/nodes/') ? 'support-team' : UNKNOWN_ID);
+      const body = op.requestBody ? { raw: '{}', headers: { 'content-type': 'application/json' } } : {};
+      for (const [role, key] of Object.entries(keys)) {
+        expectNoServerError(await t.request(method, url, { ...body, key }), `${role}: ${method} ${url}`);
+      }
+      const anonymous = await t.request(method, url, { ...body, key: null });
+      expect(anonymous.status, `no key: ${method} ${url}`).toBe(401);
+    }
+  });
+
   it('answers odd bodies with a problem+json 4xx, or a 2xx where the body is one it takes', async () => {
     for (const { method, path, op } of operations) {
       if (!op.requestBody) continue;
