@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postMcp, problemOf, type ServedRuntime, serveTestRuntime, structured } from './support.js';
 
@@ -75,6 +76,30 @@ describe('MCP endpoint', () => {
     expect(problem.errors?.map((e) => e.path).sort()).toEqual(['extra', 'work_item_id']);
     expect(JSON.stringify(result.content)).toContain('work_item_id');
     // The connection still works.
+    expect(structured(await agent.callTool({ name: 'list_capabilities', arguments: {} }))).toHaveProperty(
+      'node',
+    );
+  });
+
+  it('answers odd arguments to every tool with a result or a named problem, never an internal error', async () => {
+    const { tools } = await agent.listTools();
+    const odd: unknown[] = [42, null, '', 'a'.repeat(10_000), {}, [], -1, 1e308, '\u0000'];
+    for (const tool of tools) {
+      const fields = Object.keys((tool.inputSchema.properties ?? {}) as Record<string, unknown>);
+      const calls: Record<string, unknown>[] = [{}, { unknown_field: 1 }];
+      for (const field of fields) {
+        for (const value of odd) {
+          // 42 is a fine long-poll: it would wait its 42 seconds.
+          if (!(field.startsWith('wait') && value === 42)) calls.push({ [field]: value });
+        }
+      }
+      for (const args of calls) {
+        const result = (await agent.callTool({ name: tool.name, arguments: args })) as CallToolResult;
+        if (!result.isError) continue;
+        const code = problemOf(result).code;
+        expect(code, `${tool.name} ${JSON.stringify(args).slice(0, 80)}`).not.toBe('internal');
+      }
+    }
     expect(structured(await agent.callTool({ name: 'list_capabilities', arguments: {} }))).toHaveProperty(
       'node',
     );
