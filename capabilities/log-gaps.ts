@@ -3,12 +3,14 @@
 // the first is possible, however long that transaction runs.
 //
 // On PostgreSQL a gap is judged with transaction ids, from the snapshot the rows were read in (one
-// statement reads both, see readEventLogPage): when the gap is first seen, the transaction that took
-// the id had started, so its id is below that snapshot's xmax. Once a snapshot's oldest running
-// transaction (xmin) is at or past that xmax, the transaction had ended before the snapshot: if the row
-// is missing from that snapshot's rows, it rolled back. (A horizon read after the rows would not do:
-// the transaction may commit in between, and its row would be passed over for good.) A short grace
-// covers the instant between taking the id and getting a transaction id (same statement).
+// statement reads both, see readEventLogPage). The transaction that took the id had started when the
+// gap was first seen, but the statement that took it may not have been given its transaction id yet
+// (an insert takes the id, then the transaction id, when it is the transaction's first write). So the
+// gap is seen again after a short grace, by when that statement has long finished: the transaction's
+// id is below the xmax of that sighting's snapshot. Once a snapshot's oldest running transaction (xmin)
+// is at or past that xmax, the transaction had ended before the snapshot: if the row is missing from
+// that snapshot's rows, it rolled back. (A horizon read after the rows would not do: the transaction
+// may commit in between, and its row would be passed over for good.)
 // PGlite has one connection: nothing is in flight while the log is read, so every gap is a rollback.
 import type { Store } from '../store/database.js';
 import type { TransactionHorizon } from '../store/event-log.js';
@@ -29,8 +31,11 @@ export interface GapJudge {
 export function createGapJudge(deps: { kind: Store['kind']; clock: Clock; minGraceMs?: number }): GapJudge {
   const { kind, clock } = deps;
   const minGraceMs = deps.minGraceMs ?? GAP_MIN_GRACE_MS;
-  /** Gaps seen: first missing id → when first seen, that moment's xmax, and whether it was judged a rollback. */
-  const seen = new Map<number, { at: number; xmax: bigint; settled: boolean }>();
+  /**
+   * Gaps seen: first missing id → when first seen; the xmax of the first sighting after the grace
+   * (undefined until then); whether the gap was judged a rollback.
+   */
+  const seen = new Map<number, { at: number; xmax: bigint | undefined; settled: boolean }>();
   return {
     safeRows(rows, from, horizon) {
       if (kind === 'pglite') return safePrefix(rows, from, () => true);
@@ -41,11 +46,13 @@ export function createGapJudge(deps: { kind: Store['kind']; clock: Clock; minGra
       for (const gap of gaps) {
         const first = seen.get(gap);
         if (!first) {
-          seen.set(gap, { at: now, xmax: horizon.xmax, settled: false });
+          seen.set(gap, { at: now, xmax: undefined, settled: false });
           break;
         }
         if (first.settled) continue;
-        if (now - first.at < minGraceMs || horizon.xmin < first.xmax) break;
+        if (now - first.at < minGraceMs) break;
+        first.xmax ??= horizon.xmax;
+        if (horizon.xmin < first.xmax) break;
         first.settled = true;
       }
       // Readers share this memory (the live feed, webhook fan-out): keep the newest gaps only.

@@ -41,14 +41,35 @@ describe('the gap judge on PostgreSQL', () => {
     expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
     clock.advance(3_600_000);
     expect(judge.safeRows(rows(11, 13), 10, horizon(104, 110)).map((r) => r.id)).toEqual([11]);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(109, 115)).map((r) => r.id)).toEqual([11]);
   });
 
-  it('passes the gap once a snapshot has every transaction of its first sighting ended', () => {
+  it('passes the gap once a snapshot has every transaction of a sighting after the grace ended', () => {
     const clock = manualClock();
     const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
     expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
     clock.advance(1_000);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(105, 110)).map((r) => r.id)).toEqual([11, 13]);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(103, 106)).map((r) => r.id)).toEqual([11]);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(106, 110)).map((r) => r.id)).toEqual([11, 13]);
+  });
+
+  it('passes the gap at once when a sighting after the grace shows nothing running', () => {
+    const clock = manualClock();
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    clock.advance(1_000);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(120, 120)).map((r) => r.id)).toEqual([11, 13]);
+  });
+
+  it('does not trust the first sighting: the id may be taken before its transaction has an id', () => {
+    const clock = manualClock();
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    // First seen while the statement that took id 12 had no transaction id yet; it then got 105.
+    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    clock.advance(1_000);
+    // 105 is still running: every transaction of the first sighting (below 105) has ended, yet the gap holds.
+    expect(judge.safeRows(rows(11, 13), 10, horizon(105, 106)).map((r) => r.id)).toEqual([11]);
+    expect(judge.safeRows(rows(11, 13), 10, horizon(106, 107)).map((r) => r.id)).toEqual([11, 13]);
   });
 
   it('waits out the grace even when the transaction ids say the gap is over', () => {
@@ -184,7 +205,6 @@ describe.runIf(onPostgres)('event feed on PostgreSQL', () => {
     t.clock.advance(60_000);
     expect(judge.safeRows(before.events, from, before.horizon)).toEqual([]);
     const after = await readEventLogPage(t.runtime.store.db, { after: from, limit: 100 });
-    expect(after.horizon.xmin).toBeGreaterThanOrEqual(before.horizon.xmax);
     expect(judge.safeRows(after.events, from, after.horizon).map((e) => e.type)).toEqual([
       'snap.first',
       'snap.second',
