@@ -69,16 +69,23 @@ export async function readEventLog(
   db: Database,
   q: { after: number; upTo?: number | undefined; limit: number; filter?: EventFilter | undefined },
 ): Promise<FeedEvent[]> {
+  const found = await rows<EventRow>(db, eventsQuery(q));
+  return found.map(toFeedEvent);
+}
+
+/** The events with `after < id <= upTo` that pass the filter, oldest first, joined with their items. */
+function eventsQuery(q: {
+  after: number;
+  upTo?: number | undefined;
+  limit: number;
+  filter?: EventFilter | undefined;
+}): SQL {
   const where = [sql`e.id > ${q.after}`, ...filterSql(q.filter)];
   if (q.upTo !== undefined) where.push(sql`e.id <= ${q.upTo}`);
-  const found = await rows<EventRow>(
-    db,
-    sql`select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by, w.traceparent
-      from events e left join work_items w on w.id = e.work_item_id
-      where ${sql.join(where, sql` and `)}
-      order by e.id limit ${q.limit}`,
-  );
-  return found.map(toFeedEvent);
+  return sql`select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by, w.traceparent
+    from events e left join work_items w on w.id = e.work_item_id
+    where ${sql.join(where, sql` and `)}
+    order by e.id limit ${q.limit}`;
 }
 
 /** The id of the oldest of the newest `limit` events (0 when the log is empty). */
@@ -119,12 +126,7 @@ export async function readEventLogPage(
     sql`select s.xmin, s.xmax, e.*
       from (select pg_snapshot_xmin(c)::text as xmin, pg_snapshot_xmax(c)::text as xmax
               from pg_current_snapshot() c) s
-      left join (
-        select e.id, e.work_item_id, e.step_id, e.type, e.data, e.at, w.kind, w.created_by, w.traceparent
-          from events e left join work_items w on w.id = e.work_item_id
-          where e.id > ${q.after}
-          order by e.id limit ${q.limit}
-      ) e on true
+      left join (${eventsQuery(q)}) e on true
       order by e.id`,
   );
   const first = found[0];

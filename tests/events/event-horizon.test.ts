@@ -34,10 +34,14 @@ describe('safePrefix', () => {
 
 describe('the gap judge on PostgreSQL', () => {
   const horizon = (xmin: number, xmax: number) => ({ xmin: BigInt(xmin), xmax: BigInt(xmax) });
+  /** A judge for PostgreSQL with a 1 s grace, on a clock of its own. */
+  const judgeWithClock = () => {
+    const clock = manualClock();
+    return { clock, judge: createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 }) };
+  };
 
   it('waits while the snapshot shows a transaction older than the gap still running', () => {
-    const clock = manualClock();
-    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const { clock, judge } = judgeWithClock();
     expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
     clock.advance(3_600_000);
     expect(judge.safeRows(rows(11, 13), 10, horizon(104, 110)).map((r) => r.id)).toEqual([11]);
@@ -45,8 +49,7 @@ describe('the gap judge on PostgreSQL', () => {
   });
 
   it('passes the gap once a snapshot has every transaction of a sighting after the grace ended', () => {
-    const clock = manualClock();
-    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const { clock, judge } = judgeWithClock();
     expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
     clock.advance(1_000);
     expect(judge.safeRows(rows(11, 13), 10, horizon(103, 106)).map((r) => r.id)).toEqual([11]);
@@ -54,16 +57,14 @@ describe('the gap judge on PostgreSQL', () => {
   });
 
   it('passes the gap at once when a sighting after the grace shows nothing running', () => {
-    const clock = manualClock();
-    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const { clock, judge } = judgeWithClock();
     judge.safeRows(rows(11, 13), 10, horizon(100, 105));
     clock.advance(1_000);
     expect(judge.safeRows(rows(11, 13), 10, horizon(120, 120)).map((r) => r.id)).toEqual([11, 13]);
   });
 
   it('does not trust the first sighting: the id may be taken before its transaction has an id', () => {
-    const clock = manualClock();
-    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const { clock, judge } = judgeWithClock();
     // First seen while the statement that took id 12 had no transaction id yet; it then got 105.
     judge.safeRows(rows(11, 13), 10, horizon(100, 105));
     clock.advance(1_000);
@@ -73,8 +74,7 @@ describe('the gap judge on PostgreSQL', () => {
   });
 
   it('waits out the grace even when the transaction ids say the gap is over', () => {
-    const clock = manualClock();
-    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const { clock, judge } = judgeWithClock();
     judge.safeRows(rows(11, 13), 10, horizon(100, 105));
     clock.advance(999);
     expect(judge.safeRows(rows(11, 13), 10, horizon(200, 200)).map((r) => r.id)).toEqual([11]);
