@@ -42,6 +42,25 @@ function keyValueList(name: string) {
   });
 }
 
+/**
+ * OTLP/HTTP encodings (OTEL_EXPORTER_OTLP_PROTOCOL). flowmesh defaults to JSON, where the specification
+ * suggests protobuf: every collector takes both, and in Node.js the exporters' JSON encoding (native
+ * JSON.stringify) costs the service about half the CPU of their protobuf writer (CPU profiles of bench/telemetry).
+ */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+const protocol = blankIsUndefined.pipe(
+  z
+    .enum(OTLP_PROTOCOLS, {
+      error: (issue) =>
+        issue.input === 'grpc'
+          ? 'grpc is not supported: flowmesh exports OTLP over HTTP; use http/protobuf or http/json'
+          : 'must be http/protobuf or http/json',
+    })
+    .optional(),
+);
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
 
 export const TelemetryEnvSchema = z.object({
@@ -52,6 +71,9 @@ export const TelemetryEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: blankIsUndefined.pipe(httpUrl.optional()),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: blankIsUndefined.pipe(httpUrl.optional()),
   OTEL_EXPORTER_OTLP_HEADERS: keyValueList('OTEL_EXPORTER_OTLP_HEADERS'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
   OTEL_TRACES_SAMPLER: blankIsUndefined.pipe(z.enum(SAMPLERS).optional()),
   OTEL_TRACES_SAMPLER_ARG: blankIsUndefined.pipe(z.coerce.number<string>().min(0).max(1).optional()),
   OTEL_METRIC_EXPORT_INTERVAL: blankIsUndefined.pipe(z.coerce.number<string>().int().min(100).optional()),
@@ -70,6 +92,9 @@ export interface TelemetryConfig {
   /** Full URL of the OTLP/HTTP metrics endpoint, or undefined for no metric export. */
   metricsEndpoint: string | undefined;
   headers: Record<string, string>;
+  /** How traces are encoded on the wire (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL). */
+  tracesProtocol: OtlpProtocol;
+  metricsProtocol: OtlpProtocol;
   sampler: SamplerName;
   samplerRatio: number;
   metricExportIntervalMs: number;
@@ -91,6 +116,9 @@ export function telemetryConfigFrom(env: z.infer<typeof TelemetryEnvSchema>): Te
     metricsEndpoint:
       env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? (base ? signalUrl(base, 'metrics') : undefined),
     headers: env.OTEL_EXPORTER_OTLP_HEADERS,
+    tracesProtocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json',
+    metricsProtocol:
+      env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json',
     sampler: env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
     samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
     metricExportIntervalMs: env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000,

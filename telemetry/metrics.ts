@@ -1,7 +1,8 @@
 // OpenTelemetry metrics of the flow: queue depth per capability, WIP per node and kind, the oldest
 // wait, and a lead-time histogram; exported over OTLP when configured and as Prometheus text.
 import type { Histogram } from '@opentelemetry/api';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -40,7 +41,10 @@ export function createFlowInstruments(deps: {
   if (config.metricsEndpoint && !config.disabled) {
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: config.metricsEndpoint, headers: config.headers }),
+        exporter:
+          config.metricsProtocol === 'http/json'
+            ? new OTLPJsonMetricExporter({ url: config.metricsEndpoint, headers: config.headers })
+            : new OTLPProtoMetricExporter({ url: config.metricsEndpoint, headers: config.headers }),
         exportIntervalMillis: config.metricExportIntervalMs,
       }),
     );

@@ -2,7 +2,8 @@
 // global one, so tests can build many), OTLP/HTTP export when an endpoint is set (agent spans posted
 // to /v1/traces are forwarded there too), the span store, hop spans and the flow metrics.
 import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -84,7 +85,11 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
   const processors: SpanProcessor[] = [...(deps.spanProcessors ?? [])];
   let exportProcessor: BatchSpanProcessor | undefined;
   if (config.tracesEndpoint && !config.disabled) {
-    const exporter = new OTLPTraceExporter({ url: config.tracesEndpoint, headers: config.headers });
+    const options = { url: config.tracesEndpoint, headers: config.headers };
+    const exporter =
+      config.tracesProtocol === 'http/json'
+        ? new OTLPJsonTraceExporter(options)
+        : new OTLPProtoTraceExporter(options);
     exportProcessor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 8192 });
     processors.push(exportProcessor);
   }

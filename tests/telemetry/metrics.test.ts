@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowMetrics } from '../../telemetry/service.js';
 import { createTestRuntime, type TestRuntime } from '../support/runtime.js';
+import { startOtlpReceiver } from './otlp-receiver.js';
 import { MIN, playScript, T0 } from './scenario.js';
 
 const window = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 24 * 60 * MIN).toISOString()}`;
@@ -114,5 +115,50 @@ describe('flow metrics', () => {
       line(/^flowmesh_lead_time\w*_sum\{.*flowmesh_work_item_kind="refund".*\} 38700$/),
       text,
     ).toBeDefined();
+  });
+});
+
+describe.each([
+  { protocol: 'http/json', contentType: 'application/json' },
+  { protocol: 'http/protobuf', contentType: 'application/x-protobuf' },
+])('OpenTelemetry metrics over OTLP/HTTP ($protocol)', ({ protocol, contentType }) => {
+  it('exports queue depth, WIP, oldest wait and the lead-time histogram to the collector', async () => {
+    const receiver = await startOtlpReceiver();
+    const t = await createTestRuntime({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+      },
+    });
+    try {
+      playScript(t.runtime.telemetry.hops);
+      expect(
+        (await t.request('POST', '/v1/work-items', { body: { kind: 'question', capability: 'kb.answer' } }))
+          .status,
+      ).toBe(201);
+      // One claimed (WIP at support-team), one left queued.
+      expect((await t.request('POST', '/v1/nodes/support-team/claims')).status).toBe(200);
+      expect(
+        (await t.request('POST', '/v1/work-items', { body: { kind: 'question', capability: 'kb.answer' } }))
+          .status,
+      ).toBe(201);
+      // The exporter runs on real time: wait for a request that carries the lead-time histogram.
+      const deadline = Date.now() + 10_000;
+      const carries = (name: string) => receiver.metrics.some((m) => m.body.includes(name));
+      while (!carries('flowmesh.lead_time') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      for (const name of [
+        'flowmesh.queue.depth',
+        'flowmesh.node.wip',
+        'flowmesh.queue.oldest_wait',
+        'flowmesh.lead_time',
+      ])
+        expect(carries(name), name).toBe(true);
+      expect(receiver.metrics.every((m) => m.contentType?.startsWith(contentType))).toBe(true);
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
   });
 });

@@ -8,7 +8,11 @@ const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 const MIN = 60_000;
 
-describe('trace export over OTLP/HTTP', () => {
+describe.each([
+  { protocol: undefined, contentType: 'application/json' },
+  { protocol: 'http/json', contentType: 'application/json' },
+  { protocol: 'http/protobuf', contentType: 'application/x-protobuf' },
+])('trace export over OTLP/HTTP (OTEL_EXPORTER_OTLP_PROTOCOL=$protocol)', ({ protocol, contentType }) => {
   let receiver: OtlpReceiver;
   let t: TestRuntime;
   let itemId: string;
@@ -24,6 +28,7 @@ describe('trace export over OTLP/HTTP', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_SERVICE_NAME: 'flowmesh-under-test',
         OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=flow',
+        ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}),
       },
     });
     submittedAt = t.clock.now().getTime();
@@ -141,7 +146,9 @@ describe('trace export over OTLP/HTTP', () => {
       'deployment.environment': 'test',
       team: 'flow',
     });
-    expect(receiver.requests.every((r) => r.contentType?.startsWith('application/json'))).toBe(true);
+    const traceRequests = receiver.requests.filter((r) => r.path === '/v1/traces');
+    expect(traceRequests.length).toBeGreaterThan(0);
+    expect(traceRequests.every((r) => r.contentType?.startsWith(contentType))).toBe(true);
   });
 
   it('shows the same hops at /v1/work-items/:id/trace, in time order', async () => {

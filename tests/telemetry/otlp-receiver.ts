@@ -1,7 +1,9 @@
 // An OTLP/HTTP receiver for tests: a node:http server on 127.0.0.1 that keeps every span posted to
-// /v1/traces (JSON, as the OTLP/HTTP JSON exporter sends it) and every metrics request.
+// /v1/traces (JSON or protobuf, as the OTLP/HTTP exporters send them) and every metrics request.
+// Protobuf bodies are read with flowmesh's own OTLP decoder, which its tests check field by field.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createOtlpProtobufCodec, spansFromOtlpProtobuf } from '../../telemetry/otlp-decode.js';
 
 export interface ReceivedSpan {
   traceId: string;
@@ -38,18 +40,42 @@ export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
   requests: { path: string; contentType: string | undefined }[];
+  /** Bodies posted to /v1/metrics, as sent. */
+  metrics: { contentType: string | undefined; body: Buffer }[];
   close(): Promise<void>;
 }
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: OtlpReceiver['requests'] = [];
+  const metrics: OtlpReceiver['metrics'] = [];
+  const codec = createOtlpProtobufCodec();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests.push({ path: req.url ?? '', contentType: req.headers['content-type'] });
-      if (req.url === '/v1/traces') {
+      if (req.url === '/v1/metrics')
+        metrics.push({ contentType: req.headers['content-type'], body: Buffer.concat(chunks) });
+      if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') {
+        for (const s of spansFromOtlpProtobuf(codec, Buffer.concat(chunks)))
+          spans.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? '',
+            name: s.name,
+            kind: s.otlp.kind,
+            startMs: Number(s.otlp.startNanos / 1_000_000n),
+            endMs: Number(s.otlp.endNanos / 1_000_000n),
+            startNanos: String(s.otlp.startNanos),
+            attributes: s.otlp.spanAttributes,
+            resource: s.otlp.resource,
+            scope: {
+              name: s.otlp.scope.name,
+              ...(s.otlp.scope.version ? { version: s.otlp.scope.version } : {}),
+            },
+          });
+      } else if (req.url === '/v1/traces') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
           resourceSpans: {
             resource: { attributes: KeyValue[] };
@@ -100,6 +126,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     requests,
+    metrics,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

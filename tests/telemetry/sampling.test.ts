@@ -49,6 +49,25 @@ describe('with a malformed OTEL_* variable', () => {
     expect(() => parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
       /OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
+    expect(() => parseConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL.*grpc is not supported/,
+    );
+    expect(() => parseConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml' })).toThrow(
+      /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL.*must be http\/protobuf or http\/json/,
+    );
+  });
+
+  it('takes each signal’s protocol from its own variable, else OTEL_EXPORTER_OTLP_PROTOCOL, else JSON', () => {
+    expect(parseConfig({}).telemetry).toMatchObject({
+      tracesProtocol: 'http/json',
+      metricsProtocol: 'http/json',
+    });
+    expect(
+      parseConfig({
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      }).telemetry,
+    ).toMatchObject({ tracesProtocol: 'http/protobuf', metricsProtocol: 'http/json' });
   });
 
   it('derives the per-signal URLs from OTEL_EXPORTER_OTLP_ENDPOINT', () => {
