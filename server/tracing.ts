@@ -1,7 +1,7 @@
 // HTTP server spans for API calls: continue the caller's `traceparent`, name the span by route. Nothing
 // in a request nests under its server span, so it is recorded when the response is ready, as a
 // finished span (telemetry/finished-spans.ts), with the request's start and end times.
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { SpanEmitter } from '../telemetry/finished-spans.js';
@@ -26,6 +26,15 @@ export function traceRequests(spans: SpanEmitter | undefined): MiddlewareHandler
       const incoming = c.req.header('traceparent');
       const parent = incoming ? parseTraceparent(incoming) : undefined;
       const requestId = c.get('requestId');
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'url.path': path,
+        'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http',
+        'http.response.status_code': status,
+      };
+      // Added when present rather than spread in: spreading conditional objects cost several times more.
+      if (named) attributes['http.route'] = route;
+      if (requestId) attributes['flowmesh.request.id'] = requestId;
       spans.emit({
         name: `${method} ${named ? route : path}`,
         kind: SpanKind.SERVER,
@@ -34,14 +43,7 @@ export function traceRequests(spans: SpanEmitter | undefined): MiddlewareHandler
         parent: parent ? { spanId: parent.spanId, sampled: parent.sampled } : undefined,
         startMs,
         endMs,
-        attributes: {
-          'http.request.method': method,
-          'url.path': path,
-          'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http',
-          'http.response.status_code': status,
-          ...(named ? { 'http.route': route } : {}),
-          ...(requestId ? { 'flowmesh.request.id': requestId } : {}),
-        },
+        attributes,
         status: status >= 500 ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET },
       });
     }

@@ -7,6 +7,7 @@ import {
   type Context,
   ROOT_CONTEXT,
   SpanKind,
+  type SpanStatus,
   SpanStatusCode,
   TraceFlags,
   trace,
@@ -56,6 +57,8 @@ export interface HopTracer {
 }
 
 const FAILED_OUTCOMES = new Set(['failed', 'unroutable', 'expired', 'rejected']);
+const UNSET_STATUS: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 export function parentContext(traceparent: string): Context {
   const parent = parseTraceparent(traceparent);
@@ -82,7 +85,8 @@ type RowFacts = Omit<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'name' | '
 export function createHopTracer(deps: HopTracerDeps): HopTracer {
   const { store, spans, logger } = deps;
 
-  const emit = (facts: SpanFacts, row: RowFacts) => {
+  /** The span-store row of a span: its facts plus the columns the store reads. */
+  const storeRow = (facts: SpanFacts, row: RowFacts) => {
     store({
       traceId: facts.traceId,
       spanId: facts.spanId,
@@ -90,34 +94,53 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
       name: facts.name,
       startAt: new Date(facts.startMs),
       endAt: new Date(Math.max(facts.endMs, facts.startMs)),
-      ...row,
+      source: row.source,
+      hop: row.hop,
+      workItemId: row.workItemId,
+      kind: row.kind,
+      stepId: row.stepId,
+      capability: row.capability,
+      nodeId: row.nodeId,
+      nodeKind: row.nodeKind,
+      attempt: row.attempt,
+      outcome: row.outcome,
+      attributes: row.attributes,
     });
-    if (spans.exporting) spans.emit(facts);
+  };
+
+  /**
+   * The exported span's attributes: the hop's own and flowmesh's. Built only when something exports
+   * spans; the span store keeps these in columns.
+   */
+  const hopAttributes = (hop: HopInput): Attributes => {
+    // A literal with the names written out (the values of ATTR): V8 builds it from one template, where
+    // ten computed keys cost a shape change each.
+    const attributes: Attributes = {
+      'flowmesh.work_item.id': hop.workItemId,
+      'flowmesh.work_item.kind': hop.workItemKind,
+      'flowmesh.step': hop.stepId,
+      'flowmesh.step.seq': hop.seq,
+      'flowmesh.capability': hop.capability,
+      'flowmesh.hop': hop.hop,
+      'flowmesh.attempt': hop.attempt,
+      'flowmesh.outcome': hop.outcome,
+    };
+    // Absent values are left out, not sent empty (the exporters encode an undefined value as an empty one).
+    if (hop.nodeId) attributes[ATTR.nodeId] = hop.nodeId;
+    if (hop.nodeKind) attributes[ATTR.nodeKind] = hop.nodeKind;
+    if (hop.policyIds && hop.policyIds.length > 0) attributes[ATTR.policyIds] = hop.policyIds;
+    // The hop's own attributes, where they do not name one of flowmesh's.
+    if (hop.attributes) for (const key in hop.attributes) attributes[key] ??= hop.attributes[key];
+    return attributes;
   };
 
   return {
     record(hop) {
       try {
-        const attributes: Attributes = {
-          ...hop.attributes,
-          [ATTR.workItemId]: hop.workItemId,
-          [ATTR.workItemKind]: hop.workItemKind,
-          [ATTR.step]: hop.stepId,
-          [ATTR.stepSeq]: hop.seq,
-          [ATTR.capability]: hop.capability,
-          [ATTR.hop]: hop.hop,
-          [ATTR.attempt]: hop.attempt,
-          [ATTR.outcome]: hop.outcome,
-        };
-        if (hop.nodeId) attributes[ATTR.nodeId] = hop.nodeId;
-        if (hop.nodeKind) attributes[ATTR.nodeKind] = hop.nodeKind;
         // What the row keeps beside its columns: the hop's own attributes, the step's place, the rules.
         const stored: Record<string, unknown> = hop.attributes ? storedAttributes(hop.attributes) : {};
         stored[ATTR.stepSeq] = hop.seq;
-        if (hop.policyIds && hop.policyIds.length > 0) {
-          attributes[ATTR.policyIds] = hop.policyIds;
-          stored[ATTR.policyIds] = hop.policyIds;
-        }
+        if (hop.policyIds && hop.policyIds.length > 0) stored[ATTR.policyIds] = hop.policyIds;
         const parent = parseTraceparent(hop.traceparent);
         const facts: SpanFacts = {
           name: hopSpanName(hop.hop),
@@ -128,12 +151,12 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           parent: parent ? { spanId: parent.spanId, sampled: parent.sampled } : undefined,
           startMs: hop.startedAt.getTime(),
           endMs: hop.endedAt.getTime(),
-          attributes,
+          attributes: NO_ATTRIBUTES,
           status: FAILED_OUTCOMES.has(hop.outcome)
             ? { code: SpanStatusCode.ERROR, message: hop.outcome }
-            : { code: SpanStatusCode.UNSET },
+            : UNSET_STATUS,
         };
-        emit(facts, {
+        storeRow(facts, {
           source: 'hop',
           hop: hop.hop,
           workItemId: hop.workItemId,
@@ -146,6 +169,10 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           outcome: hop.outcome,
           attributes: stored,
         });
+        if (spans.exporting) {
+          facts.attributes = hopAttributes(hop);
+          spans.emit(facts);
+        }
       } catch (error) {
         logger.warn('hop span not recorded', {
           hop: hop.hop,
@@ -177,7 +204,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
               ? { code: SpanStatusCode.UNSET }
               : { code: SpanStatusCode.ERROR, message: end.state },
         };
-        emit(facts, {
+        storeRow(facts, {
           source: 'item',
           hop: null,
           workItemId: end.workItemId,
@@ -190,6 +217,7 @@ export function createHopTracer(deps: HopTracerDeps): HopTracer {
           outcome: end.state,
           attributes: storedAttributes(attributes),
         });
+        if (spans.exporting) spans.emit(facts);
       } catch (error) {
         logger.warn('item span not recorded', { workItemId: end.workItemId, error: String(error) });
       }
