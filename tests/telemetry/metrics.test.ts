@@ -143,18 +143,18 @@ describe.each([
         (await t.request('POST', '/v1/work-items', { body: { kind: 'question', capability: 'kb.answer' } }))
           .status,
       ).toBe(201);
-      // The exporter runs on real time: wait for a request that carries the lead-time histogram.
-      const deadline = Date.now() + 10_000;
-      const carries = (name: string) => receiver.metrics.some((m) => m.body.includes(name));
-      while (!carries('flowmesh.lead_time') && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-      for (const name of [
+      // The exporter runs on real time (an export before the submissions has no queue to report):
+      // wait until exports have carried every instrument, for 10 s at most.
+      const names = [
         'flowmesh.queue.depth',
         'flowmesh.node.wip',
         'flowmesh.queue.oldest_wait',
         'flowmesh.lead_time',
-      ])
-        expect(carries(name), name).toBe(true);
+      ];
+      const carries = (name: string) => receiver.metrics.some((m) => m.body.includes(name));
+      const deadline = Date.now() + 10_000;
+      while (!names.every(carries) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const name of names) expect(carries(name), name).toBe(true);
       expect(receiver.metrics.every((m) => m.contentType?.startsWith(contentType))).toBe(true);
     } finally {
       await t.close();
