@@ -75,14 +75,17 @@ export interface TraceContext {
 }
 
 const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
 
 /** Parses a W3C `traceparent` header (version 00); returns undefined when it is malformed or all-zero. */
 export function parseTraceparent(value: string | undefined | null): TraceContext | undefined {
   if (!value) return undefined;
-  const m = TRACEPARENT_RE.exec(value.trim().toLowerCase());
+  // Stored and generated traceparents are canonical already: only others are trimmed and lower-cased.
+  const m = TRACEPARENT_RE.exec(value) ?? TRACEPARENT_RE.exec(value.trim().toLowerCase());
   if (!m) return undefined;
   const [, traceId, spanId, flags] = m as unknown as [string, string, string, string];
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
   return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
 }
 

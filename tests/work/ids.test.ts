@@ -38,7 +38,14 @@ describe('random tokens and trace ids', () => {
     expect(parseTraceparent(formatTraceparent(ctx))).toEqual(ctx);
     expect(parseTraceparent(`00-${'0'.repeat(32)}-00f067aa0ba902b7-01`)).toBeUndefined();
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7')).toBeUndefined();
+    expect(parseTraceparent(`00-4bf92f3577b34da6a3ce929d0e0e4736-${'0'.repeat(16)}-01`)).toBeUndefined();
     expect(parseTraceparent('not a traceparent')).toBeUndefined();
+    // Upper case and surrounding blanks are forgiven, as before.
+    expect(parseTraceparent(' 00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01 ')).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      sampled: true,
+    });
     expect(parseTraceparent(undefined)).toBeUndefined();
   });
 });
