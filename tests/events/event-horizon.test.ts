@@ -34,50 +34,56 @@ describe('safePrefix', () => {
 
 describe('the gap judge on PostgreSQL', () => {
   const horizon = (xmin: number, xmax: number) => ({ xmin: BigInt(xmin), xmax: BigInt(xmax) });
-  /** A judge for PostgreSQL with a 1 s grace, on a clock of its own. */
+  /**
+   * A judge for PostgreSQL with a 1 s grace, on a clock of its own, and `seen`: the ids it hands out
+   * of rows 11 and 13 (a gap at 12) after 10, read in a snapshot with that xmin and xmax.
+   */
   const judgeWithClock = () => {
     const clock = manualClock();
-    return { clock, judge: createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 }) };
+    const judge = createGapJudge({ kind: 'postgres', clock, minGraceMs: 1_000 });
+    const seen = (xmin: number, xmax: number) =>
+      judge.safeRows(rows(11, 13), 10, horizon(xmin, xmax)).map((r) => r.id);
+    return { clock, seen };
   };
 
   it('waits while the snapshot shows a transaction older than the gap still running', () => {
-    const { clock, judge } = judgeWithClock();
-    expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
+    const { clock, seen } = judgeWithClock();
+    expect(seen(100, 105)).toEqual([11]);
     clock.advance(3_600_000);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(104, 110)).map((r) => r.id)).toEqual([11]);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(109, 115)).map((r) => r.id)).toEqual([11]);
+    expect(seen(104, 110)).toEqual([11]);
+    expect(seen(109, 115)).toEqual([11]);
   });
 
   it('passes the gap once a snapshot has every transaction of a sighting after the grace ended', () => {
-    const { clock, judge } = judgeWithClock();
-    expect(judge.safeRows(rows(11, 13), 10, horizon(100, 105)).map((r) => r.id)).toEqual([11]);
+    const { clock, seen } = judgeWithClock();
+    expect(seen(100, 105)).toEqual([11]);
     clock.advance(1_000);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(103, 106)).map((r) => r.id)).toEqual([11]);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(106, 110)).map((r) => r.id)).toEqual([11, 13]);
+    expect(seen(103, 106)).toEqual([11]);
+    expect(seen(106, 110)).toEqual([11, 13]);
   });
 
   it('passes the gap at once when a sighting after the grace shows nothing running', () => {
-    const { clock, judge } = judgeWithClock();
-    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    const { clock, seen } = judgeWithClock();
+    seen(100, 105);
     clock.advance(1_000);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(120, 120)).map((r) => r.id)).toEqual([11, 13]);
+    expect(seen(120, 120)).toEqual([11, 13]);
   });
 
   it('does not trust the first sighting: the id may be taken before its transaction has an id', () => {
-    const { clock, judge } = judgeWithClock();
+    const { clock, seen } = judgeWithClock();
     // First seen while the statement that took id 12 had no transaction id yet; it then got 105.
-    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    seen(100, 105);
     clock.advance(1_000);
     // 105 is still running: every transaction of the first sighting (below 105) has ended, yet the gap holds.
-    expect(judge.safeRows(rows(11, 13), 10, horizon(105, 106)).map((r) => r.id)).toEqual([11]);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(106, 107)).map((r) => r.id)).toEqual([11, 13]);
+    expect(seen(105, 106)).toEqual([11]);
+    expect(seen(106, 107)).toEqual([11, 13]);
   });
 
   it('waits out the grace even when the transaction ids say the gap is over', () => {
-    const { clock, judge } = judgeWithClock();
-    judge.safeRows(rows(11, 13), 10, horizon(100, 105));
+    const { clock, seen } = judgeWithClock();
+    seen(100, 105);
     clock.advance(999);
-    expect(judge.safeRows(rows(11, 13), 10, horizon(200, 200)).map((r) => r.id)).toEqual([11]);
+    expect(seen(200, 200)).toEqual([11]);
   });
 
   it('on PGlite passes every gap (one connection: nothing is in flight while the log is read)', () => {
