@@ -1,6 +1,6 @@
 // Pull claiming (late binding): a node with free capacity takes the best steps it is eligible for,
 // under a lease; with `waitSeconds` the call long-polls until work arrives.
-import { claimQueued, type StepWithItem } from '../store/router.js';
+import type { StepWithItem } from '../store/router.js';
 import { FlowmeshError } from '../work/errors.js';
 import type { Principal } from '../work/principal.js';
 import { stepView, workItemView } from '../work/records.js';
@@ -67,7 +67,7 @@ export async function claimNow(core: Core, node: NodeState, max: number): Promis
     return cap ? [{ id, leaseSeconds: cap.leaseSeconds }] : [];
   });
   if (capabilities.length === 0) return [];
-  const claimed = await claimQueued(core.store, core.store.db, {
+  const claimed = await core.router.claims.claim({
     nodeId: node.id,
     capabilities,
     capacity: node.capacity,

@@ -5,6 +5,7 @@ import type { GroupCommit } from '../store/group-commit.js';
 import type { SubmissionRows } from '../store/work-items.js';
 import type { Clock } from '../work/clock.js';
 import type { Logger } from '../work/logger.js';
+import type { ClaimBatches } from './claim-batches.js';
 import type { ClaimedSteps } from './claimed-steps.js';
 import type { HopRecorder, RouteGuard } from './hooks.js';
 import type { Network } from './network-schema.js';
@@ -45,6 +46,8 @@ export interface Router {
   wakeups: Wakeups;
   /** Claims this instance handed out, so their completions need not read the item first. */
   claimed: ClaimedSteps;
+  /** Claims of one node made together when they arrive together (one statement per batch). */
+  claims: ClaimBatches;
   /** New items' rows, written with the submissions that arrive beside them (group commit). */
   submissions: GroupCommit<SubmissionRows>;
   /** Completions without a policy gate, written with the ones that arrive beside them (group commit). */

@@ -12,6 +12,7 @@ import { type EscalationRecord, escalationOpenedEvent, newEscalation } from '../
 import type { NewEvent } from '../work/events.js';
 import type { StepRecord, WorkItemRecord } from '../work/records.js';
 import { newStep, stepQueuedEvent } from '../work/submission.js';
+import { createClaimBatches } from './claim-batches.js';
 import { createClaimedSteps } from './claimed-steps.js';
 import { type Core, DEFAULT_ROUTER_SETTINGS, type Router, type RouterSettings } from './core.js';
 import { computeEligibility, type Eligibility } from './eligibility.js';
@@ -239,6 +240,7 @@ export function createRouter(deps: {
     hops: deps.hops ?? noopHopRecorder,
     wakeups: createWakeups({ store: deps.store, logger: deps.logger }),
     claimed: createClaimedSteps(),
+    claims: createClaimBatches({ store: deps.store }),
     submissions: createGroupCommit<SubmissionRows>((batch) => insertSubmissions(deps.store, batch)),
     completions: createGroupCommit<CompletionWrite, CompletionWritten>((batch) =>
       writeCompletions(deps.store, batch),
