@@ -6,7 +6,10 @@ import { ADVISORY_LOCKS, advisoryXactLock } from './advisory-locks.js';
 import type { Database, Store } from './database.js';
 import type { StoredSpan } from './spans.js';
 
-/** Spans per statement: the batch travels as one JSON parameter expanded by json_to_recordset. */
+/**
+ * Spans per statement: the batch travels as one JSON parameter expanded by jsonb_to_recordset (half
+ * the cost of json_to_recordset here, which parses each span's attributes a second time into jsonb).
+ */
 const CHUNK = 2000;
 /** Items per statement when visits are rebuilt from their spans. */
 const REBUILD_CHUNK = 5000;
@@ -60,7 +63,7 @@ export async function insertSpans(store: Store, rows: readonly StoredSpan[]): Pr
         with ins as (
           insert into spans (trace_id, span_id, parent_span_id, name, source, hop, work_item_id, kind, step_id,
             capability, node_id, node_kind, attempt, outcome, start_at, end_at, duration_ms, attributes)
-          select * from json_to_recordset(${json}::json) as r(trace_id text, span_id text,
+          select * from jsonb_to_recordset(${json}::jsonb) as r(trace_id text, span_id text,
             parent_span_id text, name text, source text, hop text, work_item_id uuid, kind text, step_id uuid,
             capability text, node_id text, node_kind text, attempt integer, outcome text, start_at timestamptz,
             end_at timestamptz, duration_ms double precision, attributes jsonb)
