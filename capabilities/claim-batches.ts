@@ -19,6 +19,8 @@ export interface ClaimRequest {
 export interface ClaimBatches {
   /** Claims up to `max` steps for the node, in a statement shared with the claims beside it. */
   claim(request: ClaimRequest): Promise<StepWithItem[]>;
+  /** Resolves when every claim made so far has been answered (or has failed). */
+  drain(): Promise<void>;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface ClaimBatches {
  * go together in the next: under load batches grow by themselves, and a lone claim is sent at once.
  */
 const IN_FLIGHT_PER_NODE = 2;
-/** Callers per statement at most (each asks for at most 100 steps). */
+/** Callers per statement at most (a claim over HTTP or MCP asks for at most 100 steps). */
 const MAX_BATCH = 50;
 
 export function createClaimBatches(deps: { store: Store }): ClaimBatches {
@@ -66,6 +68,9 @@ export function createClaimBatches(deps: { store: Store }): ClaimBatches {
         nodes.set(request.nodeId, batches);
       }
       return batches.add(request);
+    },
+    async drain() {
+      await Promise.all([...nodes.values()].map((b) => b.drain()));
     },
   };
 }

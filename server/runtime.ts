@@ -172,6 +172,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       await agents.stop();
       await routerBackground?.stop();
       for (const t of timers) clearInterval(t);
+      await router.claims.drain();
       await router.submissions.drain();
       await router.completions.drain();
       await router.outcomes.close();

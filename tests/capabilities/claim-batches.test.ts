@@ -106,4 +106,26 @@ describe('claim batching', () => {
     expect(seen.statements).toEqual([1, 1, 1]);
     expect(new Set(shares.flat().map((x) => x.step.id)).size).toBe(3);
   });
+
+  it('drains: resolves once every claim made so far is answered', async () => {
+    t = await createTestRuntime({ network: pool(20) });
+    await queue(t, 2);
+    const claims = t.runtime.router.claims;
+    await claims.drain(); // nothing in flight: resolves at once
+    const order: string[] = [];
+    const request = {
+      nodeId: 'pool',
+      capabilities: [{ id: 'doc.review', leaseSeconds: 300 }],
+      capacity: 20,
+      max: 1,
+      now: t.clock.now(),
+    };
+    const pending = [claims.claim(request), claims.claim(request)].map((p) =>
+      p.then((steps) => order.push(`claimed ${steps.length}`)),
+    );
+    await claims.drain();
+    order.push('drained');
+    expect(order).toEqual(['claimed 1', 'claimed 1', 'drained']);
+    await Promise.all(pending);
+  });
 });
