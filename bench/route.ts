@@ -5,7 +5,8 @@
 //       baseline on the same database (insert / claim with SKIP LOCKED / delete), and the ratio.
 //   (c) claim latency p99 with 100 and with 100,000 queued steps (the queue is kept at its depth).
 //   (d) (b) again with batched claims (max 20).
-// (b) and (d) run before (c), on a new database (see main). They stop when no item completed for
+// (b) and (d) are measured in steady state: after a warm-up run of the same size, the medians of
+// alternating runs (see main). They run before (c), on a new database. They stop when no item completed for
 // STALL_MS and report the rate over what completed and how many stalled, so a lost claim shows as a
 // figure instead of a benchmark that never ends.
 // Needs DATABASE_URL for (b)–(d); it creates its own database and drops it.
@@ -25,6 +26,8 @@ import { percentile } from './support.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 4000);
 const CLAIMERS = 8;
+/** Alternating measured runs of the service and the baseline in (b); the medians are printed. */
+const ROUNDS = 3;
 const SUBMITTERS = 4;
 const operator: Principal = { id: 'bench:operator', name: 'bench', role: 'operator', nodeId: null };
 
@@ -144,7 +147,13 @@ async function endToEnd(runtime: Runtime, items: number, max: number): Promise<R
   return { perSecond: items / ((performance.now() - t0) / 1000), stalled: 0 };
 }
 
-async function baseline(url: string, items: number): Promise<number> {
+/**
+ * The raw-SQL baseline on the same database: 4 submitters insert, 8 claimers claim with SKIP LOCKED
+ * and delete. `open` creates its table; each `cycle(n)` moves n jobs through it and returns items/s.
+ */
+async function openBaseline(
+  url: string,
+): Promise<{ cycle(n: number): Promise<number>; close(): Promise<void> }> {
   const sql = postgres(url, { max: 20, onnotice: () => {} });
   await sql`create table bench_jobs (id bigserial primary key, priority int not null, payload jsonb not null,
     locked_at timestamptz, created_at timestamptz not null default now())`;
@@ -178,13 +187,21 @@ async function baseline(url: string, items: number): Promise<number> {
     ]);
     return n / ((performance.now() - t0) / 1000);
   };
-  // Warmed up like the service (its 300-item run): connections open, statements prepared.
-  await cycle(300);
-  const rate = await cycle(items);
-  await sql`drop table bench_jobs`;
-  await sql.end();
-  return rate;
+  return {
+    cycle,
+    async close() {
+      await sql`drop table bench_jobs`;
+      await sql.end();
+    },
+  };
 }
+
+const rounds = (xs: readonly number[]): number[] => xs.map((x) => Math.round(x));
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 /** Removes work left open by a run that stalled (only that: deleting every row would empty the statistics). */
 async function clearQueue(url: string): Promise<void> {
@@ -255,23 +272,49 @@ async function main(): Promise<void> {
     // (b) and (d) run first, on the new database. After (c) deletes its 100,000 rows, autovacuum
     // analyzes the tables as empty; plans cached in sessions then (the foreign-key check of each
     // step insert, for one) scan the whole table as it grows, and (b) measured that transient.
-    await endToEnd(runtime, 300, 1); // warm-up
-    const baseRate = await baseline(url.toString(), ITEMS);
-    print('baseline_items_per_s', baseRate, { claimers: CLAIMERS });
-    const rate = await endToEnd(runtime, ITEMS, 1);
-    print('end_to_end_items_per_s', rate.perSecond, { claimers: CLAIMERS, max: 1, stalled: rate.stalled });
-    print('ratio_to_baseline', rate.perSecond / baseRate, { target: '>= 0.5' });
+    // Steady state on both sides: each is warmed up by a run of the same size (connections open,
+    // statements prepared, code compiled by the JIT), then they take turns, ROUNDS runs each, so a
+    // change in the machine's load falls on both; the figures are the medians.
+    const base = await openBaseline(url.toString());
+    const baseRates: number[] = [];
+    const rates: Rate[] = [];
+    try {
+      await endToEnd(runtime, ITEMS, 1);
+      await base.cycle(ITEMS);
+      for (let i = 0; i < ROUNDS; i++) {
+        baseRates.push(await base.cycle(ITEMS));
+        rates.push(await endToEnd(runtime, ITEMS, 1));
+      }
+    } finally {
+      await base.close();
+    }
+    const baseRate = median(baseRates);
+    const rate = median(rates.map((r) => r.perSecond));
+    const stalled = rates.reduce((t, r) => t + r.stalled, 0);
+    print('baseline_items_per_s', baseRate, { claimers: CLAIMERS, rounds: rounds(baseRates) });
+    print('end_to_end_items_per_s', rate, {
+      claimers: CLAIMERS,
+      max: 1,
+      stalled,
+      rounds: rounds(rates.map((r) => r.perSecond)),
+    });
+    print('ratio_to_baseline', rate / baseRate, { target: '>= 0.5' });
     // A fresh instance, so that anything left over from the run above does not count here.
     void runtime.close().catch(() => {});
     runtime = await open();
     await clearQueue(url.toString());
-    const batched = await endToEnd(runtime, ITEMS, 20);
-    print('end_to_end_batched_items_per_s', batched.perSecond, {
+    // The same steady state: a warm-up run on the new instance, then the median of ROUNDS runs.
+    await endToEnd(runtime, ITEMS, 20);
+    const batched: Rate[] = [];
+    for (let i = 0; i < ROUNDS; i++) batched.push(await endToEnd(runtime, ITEMS, 20));
+    const batchedRate = median(batched.map((r) => r.perSecond));
+    print('end_to_end_batched_items_per_s', batchedRate, {
       claimers: CLAIMERS,
       max: 20,
-      stalled: batched.stalled,
+      stalled: batched.reduce((t, r) => t + r.stalled, 0),
+      rounds: rounds(batched.map((r) => r.perSecond)),
     });
-    print('batched_ratio_to_baseline', batched.perSecond / baseRate);
+    print('batched_ratio_to_baseline', batchedRate / baseRate);
     const small = await claimLatency(runtime, url.toString(), 100);
     const large = await claimLatency(runtime, url.toString(), 100_000);
     print('claim_p99_ms_100_queued', small);
