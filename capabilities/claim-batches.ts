@@ -21,6 +21,8 @@ export interface ClaimBatches {
   claim(request: ClaimRequest): Promise<StepWithItem[]>;
   /** Resolves when every claim made so far has been answered (or has failed). */
   drain(): Promise<void>;
+  /** Nodes with claims in flight or waiting (a node's batcher is let go once its claims are answered). */
+  active(): number;
 }
 
 /**
@@ -32,7 +34,8 @@ const IN_FLIGHT_PER_NODE = 2;
 const MAX_BATCH = 50;
 
 export function createClaimBatches(deps: { store: Store }): ClaimBatches {
-  const nodes = new Map<string, GroupCommit<ClaimRequest, StepWithItem[]>>();
+  /** Per node with claims in flight or waiting: its batcher and how many claims it has not answered. */
+  const nodes = new Map<string, { batches: GroupCommit<ClaimRequest, StepWithItem[]>; open: number }>();
 
   const write = async (batch: readonly ClaimRequest[]): Promise<StepWithItem[][]> => {
     const latest = batch[batch.length - 1]!;
@@ -59,18 +62,26 @@ export function createClaimBatches(deps: { store: Store }): ClaimBatches {
 
   return {
     claim(request) {
-      let batches = nodes.get(request.nodeId);
-      if (!batches) {
-        batches = createGroupCommit<ClaimRequest, StepWithItem[]>(write, {
+      let entry = nodes.get(request.nodeId);
+      if (!entry) {
+        const batches = createGroupCommit<ClaimRequest, StepWithItem[]>(write, {
           maxInFlight: IN_FLIGHT_PER_NODE,
           maxBatch: MAX_BATCH,
         });
-        nodes.set(request.nodeId, batches);
+        entry = { batches, open: 0 };
+        nodes.set(request.nodeId, entry);
       }
-      return batches.add(request);
+      const held = entry;
+      held.open++;
+      // Let an idle node's batcher go, so nodes that stopped claiming (or were deleted) hold nothing.
+      return held.batches.add(request).finally(() => {
+        held.open--;
+        if (held.open === 0 && nodes.get(request.nodeId) === held) nodes.delete(request.nodeId);
+      });
     },
     async drain() {
-      await Promise.all([...nodes.values()].map((b) => b.drain()));
+      await Promise.all([...nodes.values()].map((e) => e.batches.drain()));
     },
+    active: () => nodes.size,
   };
 }

@@ -128,4 +128,19 @@ describe('claim batching', () => {
     expect(order).toEqual(['claimed 1', 'claimed 1', 'drained']);
     await Promise.all(pending);
   });
+
+  it("lets a node's batcher go once its claims are answered", async () => {
+    t = await createTestRuntime({ network: pool(20) });
+    await queue(t, 3);
+    const claims = t.runtime.router.claims;
+    expect(claims.active()).toBe(0);
+    const first = claimAll(t, [1, 1]);
+    expect(claims.active()).toBe(1);
+    expect((await first).map((s) => s.length)).toEqual([1, 1]);
+    expect(claims.active()).toBe(0);
+    // A claim after that gets a new batcher, and claims as before.
+    const [again] = await claimAll(t, [5]);
+    expect(again).toHaveLength(1);
+    expect(claims.active()).toBe(0);
+  });
 });
