@@ -201,4 +201,75 @@ describe('completion', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 409, 200]);
     expect(answers[1]?.body).toMatchObject({ code: 'lease_lost' });
   });
+
+  it('writes a batch in order: each completion its events and decision, a step named twice once', async () => {
+    t = await createTestRuntime({ network: small });
+    const items = [await submit(t, 'doc.review'), await submit(t, 'doc.review')];
+    const claims = [await claim(t, 'reviewer'), await claim(t, 'reviewer')];
+    const now = t.clock.now();
+    const write = (i: number, result: string) => {
+      const c = claims[i]!;
+      return {
+        workItemId: c.workItem.id,
+        stepId: c.step.id,
+        leaseToken: c.lease.token,
+        now,
+        result,
+        finishItem: { result },
+        events: [
+          { workItemId: c.workItem.id, stepId: c.step.id, type: 'step.completed', data: { result }, at: now },
+          { workItemId: c.workItem.id, stepId: null, type: 'work_item.done', data: { result }, at: now },
+        ],
+        decision: {
+          id: crypto.randomUUID(),
+          workItemId: c.workItem.id,
+          stepId: c.step.id,
+          hook: 'complete' as const,
+          outcome: 'continued',
+          policyVersion: 'v-test',
+          ruleIds: ['r1', 'r2'],
+          details: { result },
+          at: now,
+        },
+        unread: false,
+      };
+    };
+    const before = await Promise.all(items.map((s) => count(t, 'events', s.id)));
+    const decided = await Promise.all(items.map((s) => count(t, 'decisions', s.id)));
+    // The first claim's step twice: the first of the two completes it, the second finds it completed.
+    const written = await writeCompletions(t.runtime.store, [
+      write(1, 'b'),
+      write(0, 'a'),
+      write(0, 'again'),
+    ]);
+    expect(written.map((w) => w.written)).toEqual([true, true, false]);
+    expect(written[1]).toMatchObject({ written: true, steps: [{ id: claims[0]!.step.id, result: 'a' }] });
+    const after = await Promise.all(items.map((s) => count(t, 'events', s.id)));
+    expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2]);
+    const decisions = await Promise.all(items.map((s) => count(t, 'decisions', s.id)));
+    expect(decisions.map((n, i) => n - decided[i]!)).toEqual([1, 1]);
+    for (const s of items) {
+      const mine = claims.findIndex((c) => c!.workItem.id === s.id);
+      expect(await item(t, s.id)).toMatchObject({ state: 'done', result: mine === 0 ? 'a' : 'b' });
+      expect((await eventTypes(t, s.id)).slice(-2)).toEqual(['step.completed', 'work_item.done']);
+    }
+    // Events were logged in the batch's order: the second input's before the first's.
+    const rows = await t.runtime.store.query<{ work_item_id: string }>(
+      `select work_item_id from events where type in ('step.completed', 'work_item.done')
+        and data->>'result' is not null order by id`,
+      [],
+    );
+    expect(rows.map((r) => r.work_item_id)).toEqual([
+      claims[1]!.workItem.id,
+      claims[1]!.workItem.id,
+      claims[0]!.workItem.id,
+      claims[0]!.workItem.id,
+    ]);
+    const [decision] = await t.runtime.store.query<{ rule_ids: string[] | string; policy_version: string }>(
+      `select rule_ids, policy_version from decisions where work_item_id = $1::uuid and hook = 'complete'`,
+      [claims[0]!.workItem.id],
+    );
+    expect(decision?.policy_version).toBe('v-test');
+    expect(String(decision?.rule_ids)).toMatch(/r1.*r2/);
+  });
 });
