@@ -6,9 +6,9 @@
 //   (c) claim latency p99 with 100 and with 100,000 queued steps (the queue is kept at its depth).
 //   (d) (b) again with batched claims (max 20).
 // (b) and (d) are measured in steady state: after warm-up runs of the same size, the medians of
-// alternating runs (see main). They run before (c), on a new database. They stop when no item completed for
-// STALL_MS and report the rate over what completed and how many stalled, so a lost claim shows as a
-// figure instead of a benchmark that never ends.
+// alternating runs (see main). They run before (c), on a new database. They stop when no item
+// completed for STALL_MS and report the rate over what completed and how many stalled, so a lost
+// claim shows as a figure instead of a benchmark that never ends.
 // Needs DATABASE_URL for (b)–(d); it creates its own database and drops it.
 import postgres from 'postgres';
 import { type Claim, claimSteps } from '../capabilities/claims.js';
