@@ -67,8 +67,9 @@ export type CompletionWritten =
  * Completions in one statement: flowmesh_complete (migration 0010) once per row, each row as it would
  * run alone; `n` tells which input a returned step belongs to. One statement is one transaction, so a
  * batch of completions (capabilities/router.ts group-commits them) costs one round trip and one commit.
+ * The batch is one jsonb parameter, parsed once (as json, its jsonb fields were parsed a second time).
  */
-const WRITE = `select r.n as c_n, f.* from json_to_recordset($1::json) as r(n int, item uuid, step uuid, token uuid,
+const WRITE = `select r.n as c_n, f.* from jsonb_to_recordset($1::jsonb) as r(n int, item uuid, step uuid, token uuid,
     now timestamptz, result jsonb, finish boolean, item_result jsonb, events jsonb, decisions jsonb, unread boolean)
   cross join lateral flowmesh_complete(r.item, r.step, r.token, r.now, r.result, r.finish, r.item_result,
     r.events, r.decisions, r.unread) f

@@ -95,7 +95,7 @@ export function pgArray(list: readonly (string | number)[]): string {
   return `{${list.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
 }
 
-/** An event as a row of a JSON recordset (json_to_recordset); dates become ISO strings in JSON.stringify. */
+/** An event as a row of a JSON recordset (jsonb_to_recordset); dates become ISO strings in JSON.stringify. */
 export function eventJson(e: NewEvent): Record<string, unknown> {
   return { work_item_id: e.workItemId, step_id: e.stepId, type: e.type, data: e.data, at: e.at };
 }
