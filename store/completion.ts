@@ -1,5 +1,5 @@
 // Queries of the common completion: read the item with its steps (one statement), then finish the
-// step, log its events and decision and close the item in one call of flowmesh_complete, which
+// step, log its events and decision and close the item through flowmesh_complete_batch, which
 // changes nothing unless the lease still holds. Hand-written SQL sent straight to the driver.
 import type { DecisionRecord } from '../work/decision.js';
 import type { NewEvent } from '../work/events.js';
@@ -64,16 +64,13 @@ export type CompletionWritten =
   | { written: true; steps: StepRecord[] };
 
 /**
- * Completions in one statement: flowmesh_complete (migration 0010) once per row, each row as it would
- * run alone; `n` tells which input a returned step belongs to. One statement is one transaction, so a
- * batch of completions (capabilities/router.ts group-commits them) costs one round trip and one commit.
- * The batch is one jsonb parameter, parsed once (as json, its jsonb fields were parsed a second time).
+ * Completions in one statement: flowmesh_complete_batch (migration 0013), each row answered as
+ * flowmesh_complete (0010) would answer it alone; `c_n` tells which input a returned step belongs to.
+ * One statement is one transaction, so a batch of completions (capabilities/router.ts group-commits
+ * them) costs one round trip and one commit. The batch is one jsonb parameter, parsed once.
  */
-const WRITE = `select r.n as c_n, f.* from jsonb_to_recordset($1::jsonb) as r(n int, item uuid, step uuid, token uuid,
-    now timestamptz, result jsonb, finish boolean, item_result jsonb, events jsonb, decisions jsonb, unread boolean)
-  cross join lateral flowmesh_complete(r.item, r.step, r.token, r.now, r.result, r.finish, r.item_result,
-    r.events, r.decisions, r.unread) f
-  order by r.n`;
+const WRITE = `select f.c_n, (f.c_step).* from flowmesh_complete_batch($1::jsonb) f
+  order by f.c_n, (f.c_step).seq`;
 
 function completionRow(w: CompletionWrite, n: number): Record<string, unknown> {
   return {
@@ -92,9 +89,9 @@ function completionRow(w: CompletionWrite, n: number): Record<string, unknown> {
 }
 
 /**
- * Completes held steps, each in a call of flowmesh_complete: nothing changes for a step unless it is
- * still claimed under its lease token and the lease has not run out (checked on the row as the update
- * locks it), so a lost lease changes nothing; `written` is false for it then. One result per input,
+ * Completes held steps in one call of flowmesh_complete_batch: nothing changes for a step unless it is
+ * still claimed under its lease token and the lease has not run out (checked on the row once it is
+ * locked), so a lost lease changes nothing; `written` is false for it then. One result per input,
  * in order.
  */
 export async function writeCompletions(
