@@ -115,6 +115,8 @@ export async function insertSpans(store: Store, rows: readonly StoredSpan[]): Pr
         union all
         select work_item_id, null, true from moved`,
         tx,
+        // The same text every batch (one parameter): planned once per connection, not per batch.
+        { prepare: true },
       );
       const moved = touched.filter((t) => t.moved).map((t) => t.work_item_id);
       if (moved.length > 0) await refreshPlaces(store, tx, sql`work_item_id = any(${uuidArray(moved)})`);
