@@ -60,6 +60,25 @@ describe('migrations', () => {
     const rows = await db.store.rows<{ name: string }>(sql`select name from api_keys`);
     expect(rows.map((r) => r.name)).toEqual(['kept']);
   });
+
+  it('have the queue tables vacuumed and analyzed after a fiftieth of their rows changed', async () => {
+    const rows = await db.store.rows<{ relname: string; reloptions: string[] | string | null }>(
+      sql`select relname, reloptions from pg_class
+        where relname in ('steps', 'work_items') and relkind = 'r' order by relname`,
+    );
+    const expected = [
+      'autovacuum_vacuum_scale_factor=0.02',
+      'autovacuum_vacuum_threshold=1000',
+      'autovacuum_analyze_scale_factor=0.02',
+      'autovacuum_analyze_threshold=1000',
+    ];
+    expect(rows.map((r) => r.relname)).toEqual(['steps', 'work_items']);
+    for (const r of rows) {
+      // Arrays come back parsed (postgres.js) or as their text form (PGlite through drizzle).
+      const options = Array.isArray(r.reloptions) ? r.reloptions : String(r.reloptions ?? '');
+      for (const option of expected) expect(options).toContain(option);
+    }
+  });
 });
 
 describe.skipIf(!onPostgres)('several instances starting at once on PostgreSQL', () => {
