@@ -81,9 +81,6 @@ export async function claimNow(core: Core, node: NodeState, max: number): Promis
   return claimed;
 }
 
-/** Why a claim stops listening for wake-ups (the signal's reason; nobody reads it). */
-const STOP_LISTENING = 'claim answered';
-
 export async function claimSteps(core: Core, principal: Principal, input: ClaimInput): Promise<Claim[]> {
   const node = requireNode(core, input.nodeId);
   assertActsFor(principal, node.id);
@@ -93,33 +90,20 @@ export async function claimSteps(core: Core, principal: Principal, input: ClaimI
   const max = input.max ?? 1;
   const waitMs = Math.min(input.waitSeconds ?? 0, core.router.settings.maxClaimWaitSeconds) * 1000;
   const deadline = performance.now() + waitMs;
+  const { wakeups, registry } = core.router;
   for (;;) {
     // A caller that went away gets nothing: a claim would hold work no one receives until its lease expires.
     if (input.signal?.aborted) return [];
+    // The mark is taken before looking: work queued while the claim runs moves it, and the wait below
+    // then returns at once. A claim that finds work (the common case under load) never waits, so it
+    // sets up no timer and no listener.
+    const capabilities = registry.claimable(node.id);
+    const since = waitMs > 0 ? wakeups.mark(capabilities) : 0;
+    // Re-read the node each round: availability or the breaker may have changed while waiting.
+    const claimed = await claimNow(core, registry.node(node.id) ?? node, max);
+    if (claimed.length > 0) return claimed.map(claimView);
     const left = deadline - performance.now();
-    // Listen before looking, so work queued between the look and the wait still wakes us.
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(STOP_LISTENING);
-    input.signal?.addEventListener('abort', onAbort);
-    const woken =
-      left > 0 && !input.signal?.aborted
-        ? core.router.wakeups.wait(core.router.registry.claimable(node.id), left, stop.signal)
-        : undefined;
-    try {
-      // Re-read the node each round: availability or the breaker may have changed while waiting.
-      const current = core.router.registry.node(node.id) ?? node;
-      const claimed = await claimNow(core, current, max);
-      if (claimed.length > 0 || !woken) return claimed.map(claimView);
-      await woken;
-    } finally {
-      // A reason of our own: without one, abort() builds a DOMException (and its stack) every claim.
-      stop.abort(STOP_LISTENING);
-      input.signal?.removeEventListener('abort', onAbort);
-    }
-    if (input.signal?.aborted) return [];
-    if (deadline - performance.now() <= 0) {
-      const current = core.router.registry.node(node.id) ?? node;
-      return (await claimNow(core, current, max)).map(claimView);
-    }
+    if (left <= 0 || input.signal?.aborted) return [];
+    await wakeups.wait(capabilities, left, input.signal, since);
   }
 }

@@ -10,8 +10,22 @@ import type { Logger } from '../work/logger.js';
 export const WAKE_CHANNEL = 'flowmesh_steps';
 
 export interface Wakeups {
-  /** Resolves when work for one of `capabilities` may have arrived, or after `ms`, or on abort. */
-  wait(capabilities: readonly string[], ms: number, signal?: AbortSignal): Promise<'woken' | 'timeout'>;
+  /**
+   * A mark for `capabilities`: it moves whenever work for one of them may have arrived (queued here or
+   * announced by another instance). A claimer takes it before it looks at the queue and waits with it,
+   * so work queued while it looked still wakes it, without listening while it looks.
+   */
+  mark(capabilities: readonly string[]): number;
+  /**
+   * Resolves when work for one of `capabilities` may have arrived, or after `ms`, or on abort. With
+   * `since` (a mark), at once when the mark has moved since it was taken.
+   */
+  wait(
+    capabilities: readonly string[],
+    ms: number,
+    signal?: AbortSignal,
+    since?: number,
+  ): Promise<'woken' | 'timeout'>;
   /** Steps of these capabilities were queued (after commit). */
   queued(capabilities: Iterable<string>): void;
   /** Listeners for local queueing (push dispatch uses it). */
@@ -30,11 +44,19 @@ export function createWakeups(deps: { store: Store; logger: Logger; coalesceMs?:
   const waiters = new Set<Waiter>();
   const listeners = new Set<(caps: ReadonlySet<string>) => void>();
   const pending = new Set<string>();
+  /** Per capability, how many times work for it may have arrived (bounded by the capabilities announced). */
+  const arrivals = new Map<string, number>();
+  const mark = (capabilities: readonly string[]): number => {
+    let n = 0;
+    for (const c of capabilities) n += arrivals.get(c) ?? 0;
+    return n;
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let listening: Promise<() => Promise<void>> | undefined;
   let closed = false;
 
   const wakeLocal = (caps: ReadonlySet<string>) => {
+    for (const c of caps) arrivals.set(c, (arrivals.get(c) ?? 0) + 1);
     for (const w of waiters) {
       for (const c of caps) {
         if (w.capabilities.has(c)) {
@@ -67,8 +89,14 @@ export function createWakeups(deps: { store: Store; logger: Logger; coalesceMs?:
   };
 
   return {
-    wait(capabilities, ms, signal) {
+    mark(capabilities) {
+      // Listening starts with the first claimer: announcements from other instances move marks from then on.
       ensureListening();
+      return mark(capabilities);
+    },
+    wait(capabilities, ms, signal, since) {
+      ensureListening();
+      if (since !== undefined && mark(capabilities) !== since) return Promise.resolve('woken');
       return new Promise((resolve) => {
         let done = false;
         const finish = (how: 'woken' | 'timeout') => {

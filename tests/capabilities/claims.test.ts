@@ -321,4 +321,26 @@ describe('long-poll', () => {
     expect(res.body.workItem.id).toBe(s.id);
     // 45 s < the 60 s wait, so only a wake-up passes; the margin covers a slow database copy under load.
   }, 45_000);
+
+  it('takes a step queued while its look at the queue was in flight, without waiting out the wait', async () => {
+    t = await createTestRuntime({ network: small });
+    // The first look finds the queue empty; before its answer comes back, a step is submitted. The
+    // wake-up for that step fired while nobody waited: the claim must still see it and look again.
+    const claims = t.runtime.router.claims;
+    let submitted: Promise<{ id: string }> | undefined;
+    const claimBatch = claims.claim.bind(claims);
+    claims.claim = async (request) => {
+      const found = await claimBatch(request);
+      if (!submitted) {
+        submitted = submit(t, 'doc.review');
+        await submitted;
+      }
+      return found;
+    };
+    const res = await t.request<{ workItem: { id: string } }>('POST', '/v1/nodes/reviewer/claims', {
+      body: { wait: 60 },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.workItem.id).toBe((await submitted)?.id);
+  }, 45_000);
 });
