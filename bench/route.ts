@@ -2,7 +2,9 @@
 //   (a) eligibility: one step's eligible set with 1,000 nodes and 100 capabilities, p50/p99 in µs.
 //   (b) end-to-end items/s on PostgreSQL: submit → claim → complete through the core functions (the
 //       same the HTTP routes and MCP tools call), 8 concurrent pull claimers, beside a raw-SQL
-//       baseline on the same database (insert / claim with SKIP LOCKED / delete), and the ratio.
+//       baseline on the same database (insert / claim with SKIP LOCKED / delete), and the ratio; with
+//       what each side costs per item, to read the ratio by: the WAL PostgreSQL writes for it, and the
+//       CPU of this process (the baseline's client; the service with its client).
 //   (c) claim latency p99 with 100 and with 100,000 queued steps (the queue is kept at its depth),
 //       over 2,000 claims each.
 //   (d) (b) again with batched claims (max 20).
@@ -205,6 +207,34 @@ async function openBaseline(
 
 const rounds = (xs: readonly number[]): number[] => xs.map((x) => Math.round(x));
 
+/** What one measured run cost per item: WAL written by the whole server, and this process's CPU. */
+interface Cost {
+  walBytes: number;
+  cpuMs: number;
+}
+
+/**
+ * Runs `run` (which moves `items` items) and measures its cost per item. The WAL is the server's
+ * (nothing else writes to it during the bench); the CPU is this process's, so for the baseline it is
+ * the client's alone and for the service the service's and its client's.
+ */
+async function costOf<T>(
+  sql: postgres.Sql,
+  items: number,
+  run: () => Promise<T>,
+): Promise<{ result: T; cost: Cost }> {
+  const [before] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+  const cpu = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(cpu);
+  const [after] = await sql<{ bytes: string }[]>`
+    select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before!.lsn}::pg_lsn)::bigint::text as bytes`;
+  return {
+    result,
+    cost: { walBytes: Number(after!.bytes) / items, cpuMs: (used.user + used.system) / 1000 / items },
+  };
+}
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -298,14 +328,20 @@ async function main(): Promise<void> {
     const base = await openBaseline(url.toString());
     const baseRates: number[] = [];
     const rates: Rate[] = [];
+    const baseCosts: Cost[] = [];
+    const costs: Cost[] = [];
     try {
       for (let i = 0; i < WARMUP_RUNS; i++) {
         await endToEnd(runtime, ITEMS, 1);
         await base.cycle(ITEMS);
       }
       for (let i = 0; i < ROUNDS; i++) {
-        baseRates.push(await base.cycle(ITEMS));
-        rates.push(await endToEnd(runtime, ITEMS, 1));
+        const b = await costOf(admin, ITEMS, () => base.cycle(ITEMS));
+        baseRates.push(b.result);
+        baseCosts.push(b.cost);
+        const r = await costOf(admin, ITEMS, () => endToEnd(runtime!, ITEMS, 1));
+        rates.push(r.result);
+        costs.push(r.cost);
       }
     } finally {
       await base.close();
@@ -321,6 +357,26 @@ async function main(): Promise<void> {
       rounds: rounds(rates.map((r) => r.perSecond)),
     });
     print('ratio_to_baseline', rate / baseRate, { target: '>= 0.5' });
+    // What each side costs per item, to read the ratio by: the WAL PostgreSQL writes (rows and index
+    // entries the data model requires) and the CPU of this process (the service and its client, or
+    // the baseline's client alone). Medians of the measured runs.
+    const perItem = (figure: string, xs: number[]) => print(figure, median(xs), { rounds: xs.map(round2) });
+    perItem(
+      'baseline_wal_bytes_per_item',
+      baseCosts.map((c) => c.walBytes),
+    );
+    perItem(
+      'end_to_end_wal_bytes_per_item',
+      costs.map((c) => c.walBytes),
+    );
+    perItem(
+      'baseline_client_cpu_ms_per_item',
+      baseCosts.map((c) => c.cpuMs),
+    );
+    perItem(
+      'end_to_end_service_and_client_cpu_ms_per_item',
+      costs.map((c) => c.cpuMs),
+    );
     // A fresh instance, so that anything left over from the run above does not count here.
     void runtime.close().catch(() => {});
     runtime = await open();
