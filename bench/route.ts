@@ -360,23 +360,13 @@ async function main(): Promise<void> {
     // What each side costs per item, to read the ratio by: the WAL PostgreSQL writes (rows and index
     // entries the data model requires) and the CPU of this process (the service and its client, or
     // the baseline's client alone). Medians of the measured runs.
-    const perItem = (figure: string, xs: number[]) => print(figure, median(xs), { rounds: xs.map(round2) });
-    perItem(
-      'baseline_wal_bytes_per_item',
-      baseCosts.map((c) => c.walBytes),
-    );
-    perItem(
-      'end_to_end_wal_bytes_per_item',
-      costs.map((c) => c.walBytes),
-    );
-    perItem(
-      'baseline_client_cpu_ms_per_item',
-      baseCosts.map((c) => c.cpuMs),
-    );
-    perItem(
-      'end_to_end_service_and_client_cpu_ms_per_item',
-      costs.map((c) => c.cpuMs),
-    );
+    const perItem: [string, number[]][] = [
+      ['baseline_wal_bytes_per_item', baseCosts.map((c) => c.walBytes)],
+      ['end_to_end_wal_bytes_per_item', costs.map((c) => c.walBytes)],
+      ['baseline_client_cpu_ms_per_item', baseCosts.map((c) => c.cpuMs)],
+      ['end_to_end_service_and_client_cpu_ms_per_item', costs.map((c) => c.cpuMs)],
+    ];
+    for (const [figure, xs] of perItem) print(figure, median(xs), { rounds: xs.map(round2) });
     // A fresh instance, so that anything left over from the run above does not count here.
     void runtime.close().catch(() => {});
     runtime = await open();
