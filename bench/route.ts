@@ -3,8 +3,10 @@
 //   (b) end-to-end items/s on PostgreSQL: submit → claim → complete through the core functions (the
 //       same the HTTP routes and MCP tools call), 8 concurrent pull claimers, beside a raw-SQL
 //       baseline on the same database (insert / claim with SKIP LOCKED / delete), and the ratio; with
-//       what each side costs per item, to read the ratio by: the WAL PostgreSQL writes for it, and the
-//       CPU of this process (the baseline's client; the service with its client).
+//       what each side costs per item, to read the ratio by: the WAL PostgreSQL writes for it, the
+//       CPU of this process (the baseline's client; the service with its client) and, when the server
+//       runs on this machine, the CPU of its processes; and the share of CPU time the hypervisor stole
+//       during the runs, which slows both sides.
 //   (c) claim latency p99 with 100 and with 100,000 queued steps (the queue is kept at its depth),
 //       over 2,000 claims each.
 //   (d) (b) again with batched claims (max 20).
@@ -13,6 +15,8 @@
 // completed for STALL_MS and report the rate over what completed and how many stalled, so a lost
 // claim shows as a figure instead of a benchmark that never ends.
 // Needs DATABASE_URL for (b)–(d); it creates its own database and drops it.
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import { type Claim, claimSteps } from '../capabilities/claims.js';
 import { computeEligibility } from '../capabilities/eligibility.js';
@@ -207,16 +211,68 @@ async function openBaseline(
 
 const rounds = (xs: readonly number[]): number[] => xs.map((x) => Math.round(x));
 
-/** What one measured run cost per item: WAL written by the whole server, and this process's CPU. */
+/**
+ * What one measured run cost per item: WAL written by the whole server, this process's CPU, and, when
+ * the server runs on this machine, the CPU of its processes. `steal` is the share of this machine's
+ * CPU time its hypervisor gave to others during the run (0 outside a virtual machine): runs with
+ * much of it are slower on both sides.
+ */
 interface Cost {
   walBytes: number;
   cpuMs: number;
+  serverCpuMs: number | undefined;
+  steal: number;
+}
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS = (() => {
+  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const ticks = Number(out.stdout?.trim());
+  return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+})();
+
+/**
+ * CPU time (ms) the PostgreSQL server's processes have used so far: the backends and background
+ * processes pg_stat_activity lists, read from /proc. Undefined when none of them is a postgres process
+ * of this machine (a server elsewhere, in a container, or no /proc). Processes that exit during a run
+ * take their time with them; both sides keep their connections open while they are measured.
+ */
+async function serverCpuMs(sql: postgres.Sql): Promise<number | undefined> {
+  const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity`;
+  let ticks = 0;
+  let seen = 0;
+  for (const { pid } of rows) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // pid (comm) state ppid …: utime and stime are the 14th and 15th fields.
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      seen++;
+    } catch {
+      // Not on this machine, or gone.
+    }
+  }
+  return seen > 0 ? (ticks * 1000) / CLOCK_TICKS : undefined;
+}
+
+/** This machine's CPU time so far, in all and stolen by the hypervisor (/proc/stat; zeros without it). */
+async function machineCpu(): Promise<{ total: number; steal: number }> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: ticks.reduce((t, x) => t + x, 0), steal: ticks[7] ?? 0 };
+  } catch {
+    return { total: 0, steal: 0 };
+  }
 }
 
 /**
  * Runs `run` (which moves `items` items) and measures its cost per item. The WAL is the server's
  * (nothing else writes to it during the bench); the CPU is this process's, so for the baseline it is
- * the client's alone and for the service the service's and its client's.
+ * the client's alone and for the service the service's and its client's; the server's CPU is its
+ * processes', when it runs here.
  */
 async function costOf<T>(
   sql: postgres.Sql,
@@ -224,14 +280,25 @@ async function costOf<T>(
   run: () => Promise<T>,
 ): Promise<{ result: T; cost: Cost }> {
   const [before] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+  const server = await serverCpuMs(sql);
+  const machine = await machineCpu();
   const cpu = process.cpuUsage();
   const result = await run();
   const used = process.cpuUsage(cpu);
+  const machineAfter = await machineCpu();
+  const serverAfter = await serverCpuMs(sql);
   const [after] = await sql<{ bytes: string }[]>`
     select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before!.lsn}::pg_lsn)::bigint::text as bytes`;
+  const machineTotal = machineAfter.total - machine.total;
   return {
     result,
-    cost: { walBytes: Number(after!.bytes) / items, cpuMs: (used.user + used.system) / 1000 / items },
+    cost: {
+      walBytes: Number(after!.bytes) / items,
+      cpuMs: (used.user + used.system) / 1000 / items,
+      serverCpuMs:
+        server === undefined || serverAfter === undefined ? undefined : (serverAfter - server) / items,
+      steal: machineTotal > 0 ? (machineAfter.steal - machine.steal) / machineTotal : 0,
+    },
   };
 }
 
@@ -367,6 +434,18 @@ async function main(): Promise<void> {
       ['end_to_end_service_and_client_cpu_ms_per_item', costs.map((c) => c.cpuMs)],
     ];
     for (const [figure, xs] of perItem) print(figure, median(xs), { rounds: xs.map(round2) });
+    // The server's CPU per item, where it can be read (a server on this machine): with the client's, the
+    // whole cost of an item on each side. The ratio above follows the ratio of these totals.
+    const serverSides: [string, Cost[]][] = [
+      ['baseline_server_cpu_ms_per_item', baseCosts],
+      ['end_to_end_server_cpu_ms_per_item', costs],
+    ];
+    for (const [figure, cs] of serverSides) {
+      const xs = cs.flatMap((c) => (c.serverCpuMs === undefined ? [] : [c.serverCpuMs]));
+      if (xs.length === cs.length) print(figure, median(xs), { rounds: xs.map(round2) });
+    }
+    const steal = [...baseCosts, ...costs].map((c) => c.steal);
+    print('cpu_steal_share', median(steal), { rounds: steal.map(round2) });
     // A fresh instance, so that anything left over from the run above does not count here.
     void runtime.close().catch(() => {});
     runtime = await open();
