@@ -9,29 +9,41 @@ const POOL_SIZE = 4096;
 let pool = new Uint8Array(0);
 let poolOffset = 0;
 
-function randomBytes(n: number): Uint8Array {
-  if (n > POOL_SIZE) return globalThis.crypto.getRandomValues(new Uint8Array(n));
+/** Where `n` fresh random bytes start in `pool` (refilled first when fewer than `n` are left). */
+function take(n: number): number {
   if (poolOffset + n > pool.length) {
     pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
     poolOffset = 0;
   }
-  const out = pool.slice(poolOffset, poolOffset + n);
+  const at = poolOffset;
   poolOffset += n;
-  return out;
+  return at;
 }
 
-function toHex(bytes: Uint8Array): string {
+function randomBytes(n: number): Uint8Array {
+  if (n > POOL_SIZE) return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  const at = take(n);
+  return pool.slice(at, at + n);
+}
+
+/** `n` random bytes as hex, read straight from the pool. */
+function randomHex(n: number): string {
+  const at = take(n);
   let out = '';
-  for (const b of bytes) out += hex[b];
+  for (let i = at; i < at + n; i++) out += hex[pool[i] ?? 0];
   return out;
 }
 
 let lastMs = 0;
 let seq = 0;
 
-/** A UUIDv7 (RFC 9562) whose first 48 bits are the millisecond time; monotonic within a process. */
+/**
+ * A UUIDv7 (RFC 9562) whose first 48 bits are the millisecond time; monotonic within a process. Built
+ * from the pool and a few string pieces, without BigInt: ids are made many times per request.
+ */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  // One byte seeds the counter, eight make the random tail (the first of them carries the variant).
+  const at = take(9);
   if (nowMs <= lastMs) {
     // Same or earlier millisecond: keep ordering by counting in the 12-bit rand_a field.
     seq = (seq + 1) & 0xfff;
@@ -39,15 +51,19 @@ export function uuidv7(nowMs: number = Date.now()): string {
     nowMs = lastMs;
   } else {
     lastMs = nowMs;
-    seq = ((bytes[6] ?? 0) & 0x0f) << 8;
+    seq = ((pool[at] ?? 0) & 0x0f) << 8;
   }
-  const ms = BigInt(nowMs);
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = 0x70 | ((seq >> 8) & 0x0f);
-  bytes[7] = seq & 0xff;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const h = toHex(bytes);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // 48 bits of milliseconds as six bytes: the top 24 bits and the bottom 24 bits, each an exact integer.
+  const high = Math.floor(nowMs / 0x1000000);
+  const low = nowMs % 0x1000000;
+  const time =
+    `${hex[(high >>> 16) & 0xff]}${hex[(high >>> 8) & 0xff]}${hex[high & 0xff]}${hex[low >>> 16]}-` +
+    `${hex[(low >>> 8) & 0xff]}${hex[low & 0xff]}`;
+  const version = `${hex[0x70 | (seq >>> 8)]}${hex[seq & 0xff]}`;
+  const variant = `${hex[((pool[at + 1] ?? 0) & 0x3f) | 0x80]}${hex[pool[at + 2] ?? 0]}`;
+  let tail = '';
+  for (let i = at + 3; i < at + 9; i++) tail += hex[pool[i] ?? 0];
+  return `${time}-${version}-${variant}-${tail}`;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -58,13 +74,13 @@ export function isUuid(value: string): boolean {
 
 /** 16 random bytes as 32 lower-case hex digits, never all zero. */
 export function newTraceId(): string {
-  const id = toHex(randomBytes(16));
+  const id = randomHex(16);
   return /^0+$/.test(id) ? newTraceId() : id;
 }
 
 /** 8 random bytes as 16 lower-case hex digits, never all zero. */
 export function newSpanId(): string {
-  const id = toHex(randomBytes(8));
+  const id = randomHex(8);
   return /^0+$/.test(id) ? newSpanId() : id;
 }
 

@@ -24,6 +24,16 @@ describe('uuidv7', () => {
     expect(id[14]).toBe('7');
     expect('89ab').toContain(id[19]);
   });
+
+  it('encodes every bit of the 48-bit time, across the byte boundaries', () => {
+    // Increasing, so that each is later than every id made before it and is used as given.
+    const times = [2 ** 41 + 1, 2 ** 42 + 0xffffff, 2 ** 44 + 0x1000000, 2 ** 47 - 1, 2 ** 48 - 1];
+    for (const ms of times) {
+      const id = uuidv7(ms);
+      expect(isUuid(id)).toBe(true);
+      expect(Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16)).toBe(ms);
+    }
+  });
 });
 
 describe('random tokens and trace ids', () => {
