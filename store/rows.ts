@@ -8,9 +8,74 @@ import type { StepState, WorkItemState } from '../work/work-item.js';
 
 export type Row = Record<string, unknown>;
 
+/** The number `len` decimal digits at `at` spell, or -1 when one of them is not a digit. */
+function digits(s: string, at: number, len: number): number {
+  let n = 0;
+  for (let i = at; i < at + len; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * PostgreSQL's text form of a timestamptz, `2026-12-08 02:19:29.123456+00` (offset ±HH, ±HH:MM or
+ * ±HH:MM:SS), as epoch milliseconds (fractions below a millisecond dropped, as Date does); undefined
+ * for any other form (another year range, BC, infinity), which the general path below reads. Rows
+ * carry several timestamps each, and building an ISO string for Date to parse cost more than this.
+ */
+function pgTimestampMs(s: string): number | undefined {
+  if (s.length < 22 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 32) {
+    return undefined;
+  }
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  // Date.UTC reads years 0–99 as 1900–1999.
+  if (year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46) {
+    i++;
+    let scale = 100;
+    const start = i;
+    while (i < s.length) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      ms += d * scale;
+      scale /= 10;
+      i++;
+    }
+    if (i === start) return undefined;
+    ms = Math.floor(ms);
+  }
+  const sign = s.charCodeAt(i) === 43 ? 1 : s.charCodeAt(i) === 45 ? -1 : 0;
+  if (sign === 0) return undefined;
+  const offsetHours = digits(s, i + 1, 2);
+  if (offsetHours < 0) return undefined;
+  let offset = offsetHours * 3600;
+  i += 3;
+  for (const unit of [60, 1]) {
+    if (i === s.length) break;
+    const part = s.charCodeAt(i) === 58 ? digits(s, i + 1, 2) : -1;
+    if (part < 0) return undefined;
+    offset += part * unit;
+    i += 3;
+  }
+  if (i !== s.length) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - sign * offset * 1000;
+}
+
 export function toDate(v: unknown): Date {
   if (v instanceof Date) return v;
   if (typeof v === 'string') {
+    const ms = pgTimestampMs(v);
+    if (ms !== undefined) return new Date(ms);
     let s = v.includes('T') ? v : v.replace(' ', 'T');
     if (/[+-]\d\d$/.test(s)) s += ':00';
     return new Date(s);
